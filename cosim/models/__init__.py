@@ -1,0 +1,1 @@
+"""Behavioral models — numpy/scipy only; never import PySpice or anything above this layer."""
