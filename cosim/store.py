@@ -137,10 +137,10 @@ def read_table(path: str | os.PathLike, schema: str) -> Table:
                 created=str(f.attrs["created"]),
                 path=path,
             )
-            for name, ds in f["data"].items():
-                value = ds[()]
-                if ds.dtype.kind == "O":
-                    value = np.asarray(ds.asstr()[()])
+            datasets = []
+            f["data"].visititems(lambda name, obj: datasets.append((name, obj)) if isinstance(obj, h5py.Dataset) else None)
+            for name, ds in datasets:
+                value = ds.asstr()[()] if ds.dtype.kind == "O" else ds[()]
                 t.data[name] = np.asarray(value)
                 t.units[name] = str(ds.attrs["units"])
     except CalibrationError:

@@ -1,0 +1,1 @@
+"""Calibration: sweep circuits in ngspice, fit behavioral models, store tables with provenance."""

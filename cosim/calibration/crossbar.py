@@ -1,0 +1,303 @@
+"""Crossbar calibration: SPICE characterises the cells, physics composes the array, SPICE checks it.
+
+Work items (run in parallel with joblib, one ngspice run each):
+
+* ``memristor`` — DC sweep of one memristor: the unit I–V table ``i_unit(v)`` (I at G = 1 S).
+* ``fet`` — 2-D DC sweep of the access transistor: ``I_d(v_ds, v_s)`` at the word-line voltage.
+* ``array`` — full-array SPICE of random arrays (``inputs`` vectors per ngspice run, one matrix
+  reorder), compared with the behavioral model built on the two tables above.
+* ``energy`` — transient read of a random array: energy inside the boundary and settling time.
+
+Energy boundary: the energy delivered by the ideal row-driver sources over one read period —
+ohmic loss in the cells (and access transistors) and in the row and column wires, and the charge
+drawn into wire and device capacitances.  Outside it: the drivers' own circuits, the
+virtual-ground (TIA) amplifiers, ADCs, the word-line drivers (gates held at DC draw no current).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import ConfigError
+from ..models.crossbar import solve_cells
+from ..models.crossbar_model import CrossbarModel, energy_model, full_scale_current, error_metrics
+from ..models.device import MemristorIV, TransistorTable
+from ..netlist import (KINDS, CrossbarParams, Inputs, Tran, render_cell_fet, render_cell_memristor,
+                       render_crossbar, template_sources)
+from ..parallel import item_rng, run_parallel
+from ..resources import circuits_dir, netlists_dir
+from ..config import SpiceSettings
+from ..spice import get_backend
+from ..store import Table, sha256_file
+
+log = logging.getLogger(__name__)
+
+SPEC_NAME = "crossbar.toml"
+
+
+# --------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class CrossbarSpec:
+    """The parsed sweep spec (``circuits/crossbar.toml``)."""
+
+    text: str
+    seed: int
+    params: CrossbarParams
+    memristor_v: tuple[float, float, float]
+    fet_vds: tuple[float, float, float]
+    fet_vs: tuple[float, float, float]
+    kinds: tuple[str, ...]
+    sizes: tuple[int, ...]
+    r_wire: tuple[float, ...]
+    g_min: float
+    g_max: float
+    arrays: int
+    inputs: int
+    energy_kinds: tuple[str, ...]
+    energy_sizes: tuple[int, ...]
+    t_read: float
+    t_rise: float
+    t_sim: float
+    settle_tol: float
+
+    def params_for(self, kind: str, r: float | None = None) -> CrossbarParams:
+        p = self.params.replace(kind=kind)
+        return p if r is None else p.replace(r_row=r, r_col=r)
+
+
+def load_spec(path: str | Path | None = None, *, quick: bool = False) -> CrossbarSpec:
+    """Read and check a crossbar sweep spec; ``quick`` applies its ``[quick]`` overrides."""
+    path = Path(path) if path else circuits_dir() / SPEC_NAME
+    try:
+        text = path.read_text()
+        d = tomllib.loads(text)
+    except FileNotFoundError:
+        raise ConfigError(f"sweep spec {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"sweep spec {path} is not valid TOML: {exc}") from None
+    try:
+        sweep, cell, energy = d["sweep"], d["cell"], d["energy"]
+        q = d.get("quick", {}) if quick else {}
+        params = CrossbarParams.from_dict(d.get("params", {}))
+        spec = CrossbarSpec(
+            text=text, seed=int(d["seed"]), params=params,
+            memristor_v=tuple(map(float, cell["memristor_v"])),
+            fet_vds=tuple(map(float, cell["fet_vds"])), fet_vs=tuple(map(float, cell["fet_vs"])),
+            kinds=tuple(sweep["kinds"]), sizes=tuple(int(n) for n in q.get("sizes", sweep["sizes"])),
+            r_wire=tuple(float(r) for r in q.get("r_wire", sweep["r_wire"])),
+            g_min=float(sweep["g_min"]), g_max=float(sweep["g_max"]),
+            arrays=int(q.get("arrays", sweep["arrays"])), inputs=int(q.get("inputs", sweep["inputs"])),
+            energy_kinds=tuple(energy["kinds"]),
+            energy_sizes=tuple(int(n) for n in q.get("energy_sizes", energy["sizes"])),
+            t_read=float(energy["t_read"]), t_rise=float(energy["t_rise"]), t_sim=float(energy["t_sim"]),
+            settle_tol=float(energy["settle_tol"]),
+        )
+    except KeyError as exc:
+        raise ConfigError(f"sweep spec {path} lacks {exc.args[0]!r}") from None
+    for k in spec.kinds + spec.energy_kinds:
+        if k not in KINDS:
+            from ..errors import UnknownNameError
+            raise UnknownNameError("crossbar kind", k, KINDS)
+    if not (0 < spec.g_min < spec.g_max):
+        raise ConfigError("need 0 < g_min < g_max")
+    if any(n < 2 or n > 256 for n in spec.sizes + spec.energy_sizes):
+        raise ConfigError("array sizes must lie in 2..256")
+    if spec.inputs < 2 or spec.arrays < 1:
+        raise ConfigError("need inputs >= 2 and arrays >= 1")
+    if spec.memristor_v[0] > 0 or spec.memristor_v[1] < params.v_read:
+        raise ConfigError("memristor_v must span 0 .. v_read")
+    return spec
+
+
+# --------------------------------------------------------------------------- work items
+
+
+def random_case(rng: np.random.Generator, n: int, g_min: float, g_max: float, v_read: float, k: int):
+    """One random array (``G`` uniform in [g_min, g_max]) and ``k`` input vectors uniform in [0, v_read]."""
+    G = rng.uniform(g_min, g_max, size=(n, n))
+    V = rng.uniform(0.0, v_read, size=(k, n))
+    return G, V
+
+
+def column_currents(res, n_cols: int) -> np.ndarray:
+    """Stack ``i(vsense<j>)`` into ``I[points, cols]`` (A, positive into the virtual ground)."""
+    return np.stack([np.atleast_1d(res[f"i(vsense{j})"]) for j in range(n_cols)], axis=-1)
+
+
+def spice_array(p: CrossbarParams, G, V, spice: SpiceSettings) -> tuple[np.ndarray, float]:
+    """Column currents of the full array in ngspice for every input vector in ``V[k, rows]``."""
+    res = get_backend(spice.backend).run(render_crossbar(p, G, Inputs(np.atleast_2d(V))), timeout=spice.timeout)
+    return column_currents(res, G.shape[1]), res.elapsed_s
+
+
+def _item_memristor(spec: CrossbarSpec, spice: SpiceSettings) -> dict:
+    p = spec.params_for("passive_sinh")
+    g = 1e-4  # any G: the table is divided by it
+    lo, hi, step = spec.memristor_v
+    res = get_backend(spice.backend).run(render_cell_memristor(p, g, lo, hi, step), timeout=spice.timeout)
+    return {"v": res["v(v-sweep)"], "i_unit": -res["i(vcell)"] / g}
+
+
+def _item_fet(spec: CrossbarSpec, spice: SpiceSettings) -> dict:
+    p = spec.params_for("1t1r")
+    res = get_backend(spice.backend).run(render_cell_fet(p, spec.fet_vds, spec.fet_vs), timeout=spice.timeout)
+    vds = np.arange(spec.fet_vds[0], spec.fet_vds[1] + spec.fet_vds[2] / 2, spec.fet_vds[2])
+    vs = np.arange(spec.fet_vs[0], spec.fet_vs[1] + spec.fet_vs[2] / 2, spec.fet_vs[2])
+    ids = -res["i(vds)"].reshape(len(vs), len(vds))
+    return {"vds": vds, "vs": vs, "ids": ids}
+
+
+def _item_array(spec: CrossbarSpec, kind: str, n: int, r: float, a: int, spice: SpiceSettings, seed: int) -> dict:
+    rng = item_rng(seed, "array", kind, n, r, a)
+    G, V = random_case(rng, n, spec.g_min, spec.g_max, spec.params.v_read, spec.inputs)
+    I, t = spice_array(spec.params_for(kind, r), G, V, spice)
+    return {"kind": kind, "n": n, "r": r, "G": G, "V": V, "I_spice": I, "spice_s": t}
+
+
+def _item_energy(spec: CrossbarSpec, kind: str, n: int, spice: SpiceSettings, seed: int) -> dict:
+    rng = item_rng(seed, "energy", kind, n)
+    G, V = random_case(rng, n, spec.g_min, spec.g_max, spec.params.v_read, 1)
+    p = spec.params_for(kind)
+    tr = Tran(v=V[0], t_stop=spec.t_sim, t_rise=spec.t_rise, t_delay=spec.t_rise,
+              t_step=spec.t_rise / 20, t_max=spec.t_rise / 5)
+    res = get_backend(spice.backend).run(render_crossbar(p, G, tr), timeout=spice.timeout)
+    t = res["time"]
+    vin = np.stack([res[f"v(in{i})"] for i in range(n)], -1)
+    iin = np.stack([-res[f"i(vin{i})"] for i in range(n)], -1)
+    P = np.sum(vin * iin, axis=-1)
+    Icol = column_currents(res, n)
+    fs = full_scale_current(n, spec.g_max, p.v_read)
+    dev = np.max(np.abs(Icol - Icol[-1]), axis=-1)
+    bad = np.nonzero(dev > spec.settle_tol * fs)[0]
+    t_settle = (t[bad[-1] + 1] if len(bad) and bad[-1] + 1 < len(t) else t[0]) - tr.t_delay
+    if len(bad) and bad[-1] + 1 >= len(t):
+        t_settle = math.inf
+    mask = t >= tr.t_delay
+    e_window = float(np.trapezoid(P[mask], t[mask]))
+    e_read = e_window + P[-1] * (tr.t_delay + spec.t_read - t[-1])
+    return {"kind": kind, "n": n, "G": G, "V": V[0], "E_spice": e_read, "P_end": float(P[-1]),
+            "t_settle": float(t_settle), "I_end": Icol[-1]}
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def calibrate(spec: CrossbarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: int = 1, progress=None,
+              adc_bits: int = 8, spec_path: Path | None = None) -> Table:
+    """Run the whole calibration and return the table (not yet written)."""
+    t0 = time.perf_counter()
+    seed = spec.seed
+    items: list[tuple] = [(_item_memristor, (spec, spice)), (_item_fet, (spec, spice))]
+    for kind in spec.kinds:
+        for n in spec.sizes:
+            for r in spec.r_wire:
+                for a in range(spec.arrays):
+                    items.append((_item_array, (spec, kind, n, r, a, spice, seed)))
+    for kind in spec.energy_kinds:
+        for n in spec.energy_sizes:
+            items.append((_item_energy, (spec, kind, n, spice, seed)))
+    # biggest first so the pool is not left waiting on one long item at the end
+    order = sorted(range(len(items)), key=lambda i: -_cost(items[i]))
+    results = run_parallel(_call, [(items[i],) for i in order], n_jobs=n_jobs,
+                           progress=progress(len(items)) if progress else None)
+    out = [None] * len(items)
+    for i, r in zip(order, results):
+        out[i] = r
+    mem, fet, rest = out[0], out[1], out[2:]
+
+    table = Table(schema="cosim.crossbar", spec=spec.text, seed=seed)
+    table.put("memristor/v", mem["v"], "V")
+    table.put("memristor/i_unit", mem["i_unit"], "A/S")
+    table.put("fet/vds", fet["vds"], "V")
+    table.put("fet/vs", fet["vs"], "V")
+    table.put("fet/ids", fet["ids"], "A")
+    table.attrs.update(
+        params=spec.params.to_dict(), kinds=list(spec.kinds), sizes=list(spec.sizes),
+        r_wire=list(spec.r_wire), g_min=spec.g_min, g_max=spec.g_max, v_read=spec.params.v_read,
+        t_read=spec.t_read, t_rise=spec.t_rise, adc_bits=adc_bits,
+        energy_boundary=__doc__.split("Energy boundary:")[1].strip().replace("\n", " "),
+    )
+    model = CrossbarModel.from_tables(table)
+
+    # array checks: behavioral model vs full-array SPICE, per point
+    arrays = [r for r in rest if "I_spice" in r]
+    rows = []
+    for r in arrays:
+        p = spec.params_for(r["kind"], r["r"])
+        I_model = model.solve(r["G"], r["V"], p).I
+        m = error_metrics(I_model, r["I_spice"], full_scale_current(r["n"], spec.g_max, p.v_read), adc_bits)
+        rows.append((KIND_CODE[r["kind"]], r["n"], r["r"], m["rel_l2"].max(), m["lsb"].max(), r["spice_s"] / spec.inputs))
+    if rows:
+        arr = np.array(rows, dtype=float)
+        table.put("check/kind", arr[:, 0].astype(int), "1")
+        table.put("check/n", arr[:, 1].astype(int), "1")
+        table.put("check/r_wire", arr[:, 2], "ohm")
+        table.put("check/rel_l2", arr[:, 3], "1")
+        table.put("check/err_lsb", arr[:, 4], "1")
+        table.put("check/spice_s_per_input", arr[:, 5], "s")
+
+    # energy: fit one effective switched capacitance per cell and kind, report the residual
+    energies = [r for r in rest if "E_spice" in r]
+    erows, c_eff = [], {}
+    for kind in spec.energy_kinds:
+        sel = [r for r in energies if r["kind"] == kind]
+        p = spec.params_for(kind)
+        num = den = 0.0
+        parts = []
+        for r in sel:
+            e0, qv = energy_model(model, r["G"], r["V"], p, spec.t_read, spec.t_rise, c_cell=0.0)
+            parts.append((r, e0, qv))
+            num += (r["E_spice"] - e0) * qv
+            den += qv * qv
+        c = max(num / den, 0.0) if den > 0 else 0.0
+        c_eff[kind] = c
+        for r, e0, qv in parts:
+            erows.append((KIND_CODE[kind], r["n"], r["E_spice"], e0 + c * qv, r["t_settle"]))
+    table.attrs["c_cell_eff"] = c_eff
+    if erows:
+        e = np.array(erows, dtype=float)
+        table.put("energy/kind", e[:, 0].astype(int), "1")
+        table.put("energy/n", e[:, 1].astype(int), "1")
+        table.put("energy/E_spice", e[:, 2], "J")
+        table.put("energy/E_model", e[:, 3], "J")
+        table.put("energy/t_settle_spice", e[:, 4], "s")
+    table.attrs["kind_codes"] = KIND_CODE
+    table.ngspice_version = get_backend(spice.backend).version()
+    table.sources = {f"netlists/{f}": sha256_file(netlists_dir() / f)
+                     for kind in spec.kinds for f in template_sources(spec.params_for(kind))}
+    spec_file = Path(spec_path) if spec_path else circuits_dir() / SPEC_NAME
+    try:
+        table.sources[str(spec_file.resolve().relative_to(circuits_dir().parent))] = sha256_file(spec_file)
+    except ValueError:  # a spec outside the project: recorded by absolute path
+        table.sources[str(spec_file.resolve())] = sha256_file(spec_file)
+    table.attrs["elapsed_s"] = round(time.perf_counter() - t0, 2)
+    table.attrs["backend"] = spice.backend
+    log.info("crossbar calibration done in %.1f s", table.attrs["elapsed_s"])
+    return table
+
+
+KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+
+
+def _call(item):
+    fn, args = item
+    return fn(*args)
+
+
+def _cost(item) -> float:
+    fn, args = item
+    if fn is _item_array:
+        return args[2] ** 2.5 * (3 if args[1] == "1t1r" else 1)
+    if fn is _item_energy:
+        return 4 * args[2] ** 2.5
+    return 1.0

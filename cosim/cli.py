@@ -1,0 +1,363 @@
+"""The ``cosim`` command.  Subcommands import their machinery lazily, so ``--help`` is instant.
+
+Every :class:`~cosim.errors.CosimError` becomes one line on stderr and exit status 2
+(tracebacks only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .errors import ConfigError, CosimError
+
+log = logging.getLogger("cosim")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _progress(desc: str, enabled: bool):
+    if not enabled:
+        return None
+
+    def factory(total: int):
+        from tqdm import tqdm
+
+        return lambda it: tqdm(it, total=total, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)
+
+    return factory
+
+
+def _csv_list(kind):
+    def parse(text: str):
+        try:
+            return [kind(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {kind.__name__}, got {text!r}")
+
+    return parse
+
+
+def _settings(args):
+    from .config import load_settings
+
+    return load_settings().with_overrides(backend=getattr(args, "backend", None),
+                                          timeout=getattr(args, "timeout", None), jobs=getattr(args, "jobs", None))
+
+
+def load_array(path: str, what: str):
+    """Read ``.npy`` or ``.csv`` (comma-separated, no header) into a float array."""
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{what} file {p} not found")
+    try:
+        if p.suffix.lower() == ".npy":
+            arr = np.load(p, allow_pickle=False)
+        elif p.suffix.lower() in (".csv", ".txt"):
+            arr = np.loadtxt(p, delimiter=",", ndmin=1)
+        else:
+            raise ConfigError(f"{what} file {p}: use .npy or .csv")
+    except ConfigError:
+        raise
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"{what} file {p} cannot be read: {exc}") from None
+    return np.asarray(arr, dtype=float)
+
+
+def save_array(path: str, arr) -> None:
+    import numpy as np
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix.lower() == ".csv":
+        np.savetxt(p, np.atleast_2d(arr), delimiter=",", fmt="%.17g")
+    else:
+        np.save(p, arr)
+
+
+# --------------------------------------------------------------------------- doctor
+
+
+def cmd_doctor(args) -> int:
+    import platform
+
+    from . import __version__
+    from .resources import calibration_dir, circuits_dir
+    from .spice import BACKENDS, get_backend
+    from .store import read_table, stale_sources
+
+    print(f"cosim        {__version__}")
+    print(f"python       {platform.python_version()} ({sys.executable})")
+    try:
+        import PySpice
+
+        print(f"PySpice      {PySpice.__version__}")
+    except ImportError:
+        print("PySpice      not installed")
+    ok_all = True
+    for name in BACKENDS:
+        be = get_backend(name)
+        ok, why = be.available()
+        status = "ok" if ok else "UNAVAILABLE"
+        detail = f"ngspice {be.version()} ({why})" if ok else why
+        if ok:
+            try:
+                res = be.run("* doctor\nV1 a 0 1\nR1 a 0 1k\n.op\n.end\n", timeout=60)
+                ok = abs(res["i(v1)"][0] + 1e-3) < 1e-12
+                status = "ok" if ok else "WRONG ANSWER"
+            except CosimError as exc:
+                ok, status, detail = False, "FAILED", str(exc)
+        ok_all &= ok
+        print(f"backend      {name:<11} {status:<12} {detail}")
+    root = circuits_dir().parent
+    for path in sorted(calibration_dir().glob("*.h5")):
+        schema = "cosim." + path.stem
+        try:
+            t = read_table(path, schema)
+        except (CosimError, KeyError) as exc:
+            print(f"table        {path.name:<15} UNREADABLE  {exc}")
+            ok_all = False
+            continue
+        stale = stale_sources(t, root)
+        state = f"STALE ({', '.join(stale)} changed since {t.created}; rerun 'cosim calibrate {path.stem}')" \
+            if stale else f"up to date (created {t.created}, ngspice {t.ngspice_version})"
+        print(f"table        {path.name:<15} {state}")
+    return 0 if ok_all else 1
+
+
+# --------------------------------------------------------------------------- calibrate / validate
+
+
+def cmd_calibrate_crossbar(args) -> int:
+    from .calibration.crossbar import calibrate, load_spec
+    from .resources import calibration_dir
+    from .store import write_table
+
+    s = _settings(args)
+    spec = load_spec(args.spec, quick=args.quick)
+    out = Path(args.out) if args.out else calibration_dir() / "crossbar.h5"
+    if out.exists() and not out.is_file():
+        raise ConfigError(f"--out {out} exists and is not a file")
+    table = calibrate(spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate", not args.quiet),
+                      spec_path=args.spec)
+    table.attrs["quick"] = bool(args.quick)
+    write_table(table, out)
+    print(f"wrote {out} ({table.attrs['elapsed_s']} s, backend {s.spice.backend}, {s.jobs} job(s))")
+    if "check/rel_l2" in table:
+        print(f"full-array checks: worst behavioral-vs-SPICE error {table['check/rel_l2'].max():.2e} "
+              f"over {len(table['check/rel_l2'])} points")
+    return 0
+
+
+def cmd_validate_crossbar(args) -> int:
+    from .models.crossbar_model import CrossbarModel
+    from .validation import write_checks
+    from .validation.crossbar import checks_for, format_table, parity_plot, validate
+
+    s = _settings(args)
+    model = CrossbarModel.load(args.table)
+    results = validate(model, kinds=args.kinds, sizes=args.sizes, r_wire=args.r_wire, cases=args.cases,
+                       inputs=args.inputs, spice=s.spice, n_jobs=s.jobs, adc_bits=args.adc_bits,
+                       progress=_progress("validate", not args.quiet))
+    print(format_table(results, args.adc_bits))
+    checks = checks_for(results, max_rel=args.max_rel_err)
+    failed = [c for c in checks if not c.passed]
+    print(f"\n{len(checks) - len(failed)} passed, {len(failed)} failed")
+    for c in failed:
+        print(f"FAILED {c.name}: {c.value:.3e} > {c.target:.1e}")
+    if args.plot:
+        print(f"parity plot: {parity_plot(results, args.plot)}")
+    if args.json:
+        write_checks(checks, args.json)
+        print(f"checks: {args.json}")
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------- crossbar solve / netlist
+
+
+def _params_from_args(args, n_rows: int):
+    from .netlist import CrossbarParams
+
+    r_row = args.r_row if args.r_row is not None else args.r_wire
+    r_col = args.r_col if args.r_col is not None else args.r_wire
+    if r_row is None or r_col is None:
+        raise ConfigError("give --r-wire OHMS, or both --r-row and --r-col")
+    base = {}
+    if args.table or args.model == "behavioral":
+        pass
+    return CrossbarParams(kind=args.kind, r_row=r_row, r_col=r_col, **base)
+
+
+def cmd_crossbar_solve(args) -> int:
+    import numpy as np
+
+    from .models.crossbar import check_inputs, solve_exact
+    from .netlist import KINDS
+    from .errors import UnknownNameError
+
+    MODELS = ("exact", "behavioral", "spice")
+    if args.model not in MODELS:
+        raise UnknownNameError("model", args.model, MODELS)
+    if args.kind not in KINDS:
+        raise UnknownNameError("crossbar kind", args.kind, KINDS)
+    G = load_array(args.g, "G")
+    V = load_array(args.v, "V")
+    p = _params_from_args(args, G.shape[0] if G.ndim == 2 else 0)
+    G, V = check_inputs(G, V, p.r_row, p.r_col)
+    note = ""
+    if args.model == "exact":
+        if p.kind != "passive":
+            raise ConfigError("the exact solver handles the linear passive array only; use --model behavioral or spice")
+        I = solve_exact(G, V, p.r_row, p.r_col)
+    elif args.model == "behavioral":
+        from .models.crossbar_model import CrossbarModel
+
+        model = CrossbarModel.load(args.table)
+        from .netlist import CrossbarParams
+
+        base = CrossbarParams.from_dict(model.attrs["params"])
+        p = base.replace(kind=p.kind, r_row=p.r_row, r_col=p.r_col)
+        res = model.solve(G, V, p)
+        I = res.I
+        note = "validated" if res.validated else "UNVALIDATED: " + "; ".join(res.reasons)
+    else:
+        from .calibration.crossbar import spice_array
+
+        s = _settings(args)
+        I, _ = spice_array(p, G, V, s.spice)
+        I = I.reshape(V.shape[:-1] + (G.shape[1],))
+    save_array(args.out, I)
+    print(f"wrote {args.out}: column currents {I.shape} A, model {args.model}" + (f" ({note})" if note else ""))
+    return 0
+
+
+def cmd_crossbar_netlist(args) -> int:
+    import numpy as np
+
+    from .models.crossbar import check_inputs
+    from .netlist import Inputs, Op, render_crossbar
+
+    G = load_array(args.g, "G")
+    V = load_array(args.v, "V")
+    p = _params_from_args(args, 0)
+    G, V = check_inputs(G, V, p.r_row, p.r_col)
+    analysis = Op(V) if V.ndim == 1 else Inputs(V)
+    Path(args.out).write_text(render_crossbar(p, G, analysis))
+    print(f"wrote {args.out}; run it by hand with: ngspice -b {args.out}")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    ap = argparse.ArgumentParser(prog="cosim", description="SPICE-backed co-simulation of memristor crossbar accelerators.")
+    ap.add_argument("--version", action="version", version=f"cosim {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    ap.add_argument("-v", "--verbose", action="store_true", help="info-level logging")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def spice_opts(p, jobs=True):
+        p.add_argument("--backend", help="SPICE backend: subprocess (ngspice -b) or pyspice (libngspice); "
+                                         "default from the config file, else subprocess")
+        p.add_argument("--timeout", type=float, help="seconds allowed per ngspice run (default 3600)")
+        if jobs:
+            p.add_argument("--jobs", "-j", type=int, help="parallel workers (joblib); -1 = all cores; default 1")
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("doctor", help="versions, backends, and whether shipped tables are stale",
+                       description="Print Python/PySpice/ngspice versions, check that each SPICE backend runs a "
+                                   "test circuit correctly, and whether each shipped calibration table is stale "
+                                   "against the current templates, model cards and sweep specs.")
+    p.set_defaults(func=cmd_doctor)
+
+    cal = sub.add_parser("calibrate", help="regenerate a calibration table from SPICE")
+    calsub = cal.add_subparsers(dest="circuit", required=True, metavar="CIRCUIT")
+    p = calsub.add_parser("crossbar", help="crossbar cells, array checks and read energy → calibration/crossbar.h5",
+                          description="Characterise the memristor and access transistor in ngspice, check the "
+                                      "composed behavioral array model against full-array SPICE over the sweep in "
+                                      "circuits/crossbar.toml, fit read energy from transients, and write the table "
+                                      "atomically (an existing table is replaced only when the run succeeds).")
+    p.add_argument("--quick", action="store_true", help="the spec's small [quick] sweep (under two minutes)")
+    p.add_argument("--spec", help="sweep spec TOML (default: circuits/crossbar.toml)")
+    p.add_argument("--out", help="table to write (default: the shipped calibration/crossbar.h5)")
+    spice_opts(p)
+    p.set_defaults(func=cmd_calibrate_crossbar)
+
+    val = sub.add_parser("validate", help="compare behavioral models with SPICE on held-out cases")
+    valsub = val.add_subparsers(dest="circuit", required=True, metavar="CIRCUIT")
+    p = valsub.add_parser("crossbar", help="behavioral crossbar model vs ngspice vs exact solver",
+                          description="Draw held-out random arrays (seed = table seed + 1), run each through "
+                                      "ngspice, the behavioral model and (linear passive) the exact solver; print "
+                                      "a table, optionally write a parity plot and JSON checks. Exit 1 if a check fails.")
+    p.add_argument("--table", help="calibration table (default: the shipped calibration/crossbar.h5)")
+    p.add_argument("--kinds", type=_csv_list(str), default=["passive", "passive_sinh", "1t1r"],
+                   help="comma-separated array kinds (default: passive,passive_sinh,1t1r)")
+    p.add_argument("--sizes", type=_csv_list(int), default=[8, 16, 32], help="array sizes N (N x N), default 8,16,32")
+    p.add_argument("--r-wire", type=_csv_list(float), default=[1.0], help="segment resistances, ohm (default 1)")
+    p.add_argument("--cases", type=int, default=2, help="random arrays per point (default 2)")
+    p.add_argument("--inputs", type=int, default=4, help="random input vectors per array (default 4)")
+    p.add_argument("--adc-bits", type=int, default=8, help="ADC resolution for the LSB error column (default 8)")
+    p.add_argument("--max-rel-err", type=float, default=0.01, help="pass threshold for ‖ΔI‖/‖I‖ (default 0.01)")
+    p.add_argument("--plot", help="write a parity plot (PNG) here")
+    p.add_argument("--json", help="write the checks (name, value, target, passed) as JSON here")
+    spice_opts(p)
+    p.set_defaults(func=cmd_validate_crossbar)
+
+    xb = sub.add_parser("crossbar", help="one crossbar case from files")
+    xbsub = xb.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def case_opts(p):
+        p.add_argument("--g", required=True, help="conductances G[rows, cols] in siemens (.npy or .csv)")
+        p.add_argument("--v", required=True, help="row voltages V[rows] or V[batch, rows] in volts (.npy or .csv)")
+        p.add_argument("--r-wire", type=float, help="segment resistance of rows and columns, ohm")
+        p.add_argument("--r-row", type=float, help="row segment resistance, ohm (overrides --r-wire)")
+        p.add_argument("--r-col", type=float, help="column segment resistance, ohm (overrides --r-wire)")
+        p.add_argument("--kind", default="passive", help="array kind: passive, passive_sinh, 1t1r (default passive)")
+
+    p = xbsub.add_parser("solve", help="column currents by the exact solver, the behavioral model or ngspice",
+                         description="Each row is driven at its column-0 end through one row segment; each column "
+                                     "is sensed at its last-row end through one column segment into a virtual "
+                                     "ground at 0 V. Writes column currents in amperes.")
+    case_opts(p)
+    p.add_argument("--model", default="behavioral", help="exact | behavioral | spice (default behavioral)")
+    p.add_argument("--table", help="calibration table for --model behavioral (default: shipped)")
+    p.add_argument("--out", required=True, help="output column currents (.npy or .csv)")
+    spice_opts(p, jobs=False)
+    p.set_defaults(func=cmd_crossbar_solve)
+
+    p = xbsub.add_parser("netlist", help="write the SPICE netlist of one case, to run by hand with ngspice -b")
+    case_opts(p)
+    p.add_argument("--out", required=True, help="netlist file to write")
+    p.set_defaults(func=cmd_crossbar_netlist)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except CosimError as exc:
+        if args.debug:
+            raise
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"cosim: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cosim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
