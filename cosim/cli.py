@@ -181,17 +181,15 @@ def cmd_validate_crossbar(args) -> int:
 # --------------------------------------------------------------------------- crossbar solve / netlist
 
 
-def _params_from_args(args, n_rows: int):
+def _params_from_args(args, base=None):
+    """Crossbar parameters from --kind/--r-wire/--r-row/--r-col over ``base`` (default parameters)."""
     from .netlist import CrossbarParams
 
     r_row = args.r_row if args.r_row is not None else args.r_wire
     r_col = args.r_col if args.r_col is not None else args.r_wire
     if r_row is None or r_col is None:
         raise ConfigError("give --r-wire OHMS, or both --r-row and --r-col")
-    base = {}
-    if args.table or args.model == "behavioral":
-        pass
-    return CrossbarParams(kind=args.kind, r_row=r_row, r_col=r_col, **base)
+    return (base or CrossbarParams()).replace(kind=args.kind, r_row=r_row, r_col=r_col)
 
 
 def cmd_crossbar_solve(args) -> int:
@@ -208,7 +206,15 @@ def cmd_crossbar_solve(args) -> int:
         raise UnknownNameError("crossbar kind", args.kind, KINDS)
     G = load_array(args.g, "G")
     V = load_array(args.v, "V")
-    p = _params_from_args(args, G.shape[0] if G.ndim == 2 else 0)
+    model = None
+    if args.model == "behavioral" or args.table:
+        from .models.crossbar_model import CrossbarModel
+        from .netlist import CrossbarParams
+
+        model = CrossbarModel.load(args.table)
+        p = _params_from_args(args, CrossbarParams.from_dict(model.attrs["params"]))
+    else:
+        p = _params_from_args(args)
     G, V = check_inputs(G, V, p.r_row, p.r_col)
     note = ""
     if args.model == "exact":
@@ -216,21 +222,13 @@ def cmd_crossbar_solve(args) -> int:
             raise ConfigError("the exact solver handles the linear passive array only; use --model behavioral or spice")
         I = solve_exact(G, V, p.r_row, p.r_col)
     elif args.model == "behavioral":
-        from .models.crossbar_model import CrossbarModel
-
-        model = CrossbarModel.load(args.table)
-        from .netlist import CrossbarParams
-
-        base = CrossbarParams.from_dict(model.attrs["params"])
-        p = base.replace(kind=p.kind, r_row=p.r_row, r_col=p.r_col)
         res = model.solve(G, V, p)
         I = res.I
         note = "validated" if res.validated else "UNVALIDATED: " + "; ".join(res.reasons)
     else:
         from .calibration.crossbar import spice_array
 
-        s = _settings(args)
-        I, _ = spice_array(p, G, V, s.spice)
+        I, _ = spice_array(p, G, V, _settings(args).spice)
         I = I.reshape(V.shape[:-1] + (G.shape[1],))
     save_array(args.out, I)
     print(f"wrote {args.out}: column currents {I.shape} A, model {args.model}" + (f" ({note})" if note else ""))
@@ -245,7 +243,7 @@ def cmd_crossbar_netlist(args) -> int:
 
     G = load_array(args.g, "G")
     V = load_array(args.v, "V")
-    p = _params_from_args(args, 0)
+    p = _params_from_args(args)
     G, V = check_inputs(G, V, p.r_row, p.r_col)
     analysis = Op(V) if V.ndim == 1 else Inputs(V)
     Path(args.out).write_text(render_crossbar(p, G, analysis))
@@ -259,7 +257,8 @@ def cmd_crossbar_netlist(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    ap = argparse.ArgumentParser(prog="cosim", description="SPICE-backed co-simulation of memristor crossbar accelerators.")
+    ap = argparse.ArgumentParser(prog="cosim", allow_abbrev=False,
+                                 description="SPICE-backed co-simulation of memristor crossbar accelerators.")
     ap.add_argument("--version", action="version", version=f"cosim {__version__}")
     ap.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     ap.add_argument("-v", "--verbose", action="store_true", help="info-level logging")

@@ -80,6 +80,9 @@ def write_table(table: Table, path: str | os.PathLike) -> Path:
     created = table.created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a table is an ordinary shared file
     try:
         with h5py.File(tmp, "w") as f:
             f.attrs["schema"] = table.schema

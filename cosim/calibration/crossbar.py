@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..errors import ConfigError
+from ..errors import CalibrationError, ConfigError
 from ..models.crossbar import solve_cells
 from ..models.crossbar_model import CrossbarModel, energy_model, full_scale_current, error_metrics
 from ..models.device import MemristorIV, TransistorTable
-from ..netlist import (KINDS, CrossbarParams, Inputs, Tran, render_cell_fet, render_cell_memristor,
+from ..netlist import (KINDS, CrossbarParams, Inputs, Op, Tran, render_cell_fet, render_cell_memristor,
                        render_crossbar, template_sources)
 from ..parallel import item_rng, run_parallel
 from ..resources import circuits_dir, netlists_dir
@@ -136,7 +136,9 @@ def column_currents(res, n_cols: int) -> np.ndarray:
 
 def spice_array(p: CrossbarParams, G, V, spice: SpiceSettings) -> tuple[np.ndarray, float]:
     """Column currents of the full array in ngspice for every input vector in ``V[k, rows]``."""
-    res = get_backend(spice.backend).run(render_crossbar(p, G, Inputs(np.atleast_2d(V))), timeout=spice.timeout)
+    V = np.atleast_2d(V)
+    analysis = Op(V[0]) if V.shape[0] == 1 else Inputs(V)
+    res = get_backend(spice.backend).run(render_crossbar(p, G, analysis), timeout=spice.timeout)
     return column_currents(res, G.shape[1]), res.elapsed_s
 
 
@@ -151,9 +153,14 @@ def _item_memristor(spec: CrossbarSpec, spice: SpiceSettings) -> dict:
 def _item_fet(spec: CrossbarSpec, spice: SpiceSettings) -> dict:
     p = spec.params_for("1t1r")
     res = get_backend(spice.backend).run(render_cell_fet(p, spec.fet_vds, spec.fet_vs), timeout=spice.timeout)
-    vds = np.arange(spec.fet_vds[0], spec.fet_vds[1] + spec.fet_vds[2] / 2, spec.fet_vds[2])
-    vs = np.arange(spec.fet_vs[0], spec.fet_vs[1] + spec.fet_vs[2] / 2, spec.fet_vs[2])
-    ids = -res["i(vds)"].reshape(len(vs), len(vds))
+    sweep = res["v(v-sweep)"]  # inner sweep (v_ds), repeated for every outer value (v_s)
+    n_vds = int(np.argmax(np.diff(sweep) < 0)) + 1
+    n_vs = len(sweep) // n_vds
+    if n_vs * n_vds != len(sweep):
+        raise CalibrationError(f"unexpected 2-D sweep shape from ngspice ({len(sweep)} points)")
+    vds = sweep[:n_vds]
+    vs = spec.fet_vs[0] + spec.fet_vs[2] * np.arange(n_vs)
+    ids = -res["i(vds)"].reshape(n_vs, n_vds)
     return {"vds": vds, "vs": vs, "ids": ids}
 
 
@@ -236,15 +243,9 @@ def calibrate(spec: CrossbarSpec, *, spice: SpiceSettings = SpiceSettings(), n_j
         p = spec.params_for(r["kind"], r["r"])
         I_model = model.solve(r["G"], r["V"], p).I
         m = error_metrics(I_model, r["I_spice"], full_scale_current(r["n"], spec.g_max, p.v_read), adc_bits)
-        rows.append((KIND_CODE[r["kind"]], r["n"], r["r"], m["rel_l2"].max(), m["lsb"].max(), r["spice_s"] / spec.inputs))
-    if rows:
-        arr = np.array(rows, dtype=float)
-        table.put("check/kind", arr[:, 0].astype(int), "1")
-        table.put("check/n", arr[:, 1].astype(int), "1")
-        table.put("check/r_wire", arr[:, 2], "ohm")
-        table.put("check/rel_l2", arr[:, 3], "1")
-        table.put("check/err_lsb", arr[:, 4], "1")
-        table.put("check/spice_s_per_input", arr[:, 5], "s")
+        rows.append((r["kind"], r["n"], r["r"], m["rel_l2"].max(), m["lsb"].max(), r["spice_s"] / spec.inputs))
+    _put_columns(table, "check", rows, [("kind", "1"), ("n", "1"), ("r_wire", "ohm"), ("rel_l2", "1"),
+                                        ("err_lsb", "1"), ("spice_s_per_input", "s")])
 
     # energy: fit one effective switched capacitance per cell and kind, report the residual
     energies = [r for r in rest if "E_spice" in r]
@@ -262,16 +263,10 @@ def calibrate(spec: CrossbarSpec, *, spice: SpiceSettings = SpiceSettings(), n_j
         c = max(num / den, 0.0) if den > 0 else 0.0
         c_eff[kind] = c
         for r, e0, qv in parts:
-            erows.append((KIND_CODE[kind], r["n"], r["E_spice"], e0 + c * qv, r["t_settle"]))
+            erows.append((kind, r["n"], r["E_spice"], e0 + c * qv, r["t_settle"]))
     table.attrs["c_cell_eff"] = c_eff
-    if erows:
-        e = np.array(erows, dtype=float)
-        table.put("energy/kind", e[:, 0].astype(int), "1")
-        table.put("energy/n", e[:, 1].astype(int), "1")
-        table.put("energy/E_spice", e[:, 2], "J")
-        table.put("energy/E_model", e[:, 3], "J")
-        table.put("energy/t_settle_spice", e[:, 4], "s")
-    table.attrs["kind_codes"] = KIND_CODE
+    _put_columns(table, "energy", erows, [("kind", "1"), ("n", "1"), ("E_spice", "J"), ("E_model", "J"),
+                                          ("t_settle_spice", "s")])
     table.ngspice_version = get_backend(spice.backend).version()
     table.sources = {f"netlists/{f}": sha256_file(netlists_dir() / f)
                      for kind in spec.kinds for f in template_sources(spec.params_for(kind))}
@@ -286,7 +281,11 @@ def calibrate(spec: CrossbarSpec, *, spice: SpiceSettings = SpiceSettings(), n_j
     return table
 
 
-KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+def _put_columns(table: Table, group: str, rows: list[tuple], columns: list[tuple[str, str]]) -> None:
+    """Store a list of row tuples as one dataset per column, ``group/name`` with its units."""
+    for k, (name, units) in enumerate(columns):
+        if rows:
+            table.put(f"{group}/{name}", np.array([r[k] for r in rows]), units)
 
 
 def _call(item):

@@ -89,7 +89,7 @@ class TransistorTable:
         return I, dI
 
     def check(self, x: np.ndarray, s: np.ndarray) -> None:
-        _check_range("access-transistor v_ds", x, -0.05 * self.vds[-1], self.vds[-1])
+        _check_range("access-transistor v_ds", x, self.vds[0], self.vds[-1])
         _check_range("column-node voltage (transistor source)", s, self.vs[0] - 1e-3, self.vs[-1])
 
 

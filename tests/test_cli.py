@@ -1,0 +1,151 @@
+"""The cosim command: help everywhere, one clear error line and exit 2 on bad input, data kept safe."""
+
+import numpy as np
+import pytest
+
+from cosim.cli import build_parser, main
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cosim: error: "), err
+    return err[0]
+
+
+@pytest.mark.parametrize("argv", [[], ["doctor"], ["calibrate", "crossbar"], ["validate", "crossbar"],
+                                  ["crossbar", "solve"], ["crossbar", "netlist"]])
+def test_help_on_every_command(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv + ["--help"])
+    assert exc.value.code == 0
+    assert "usage: cosim" in capsys.readouterr().out
+
+
+@pytest.fixture
+def case(tmp_path, rng):
+    G = rng.uniform(1e-6, 1e-4, (6, 5))
+    V = rng.uniform(0, 0.5, 6)
+    np.save(tmp_path / "G.npy", G)
+    np.save(tmp_path / "V.npy", V)
+    np.savetxt(tmp_path / "G.csv", G, delimiter=",")
+    np.savetxt(tmp_path / "V.csv", V, delimiter=",")
+    return tmp_path, G, V
+
+
+def test_solve_exact_from_npy_and_csv(case):
+    from cosim.models.crossbar import solve_exact
+
+    d, G, V = case
+    assert main(["crossbar", "solve", "--g", str(d / "G.npy"), "--v", str(d / "V.npy"), "--r-wire", "1",
+                 "--model", "exact", "--out", str(d / "I.npy")]) == 0
+    np.testing.assert_allclose(np.load(d / "I.npy"), solve_exact(G, V, 1.0, 1.0), rtol=1e-14)
+    assert main(["crossbar", "solve", "--g", str(d / "G.csv"), "--v", str(d / "V.csv"), "--r-row", "0.5",
+                 "--r-col", "2", "--model", "exact", "--out", str(d / "I.csv")]) == 0
+    np.testing.assert_allclose(np.loadtxt(d / "I.csv", delimiter=","), solve_exact(G, V, 0.5, 2.0), rtol=1e-14)
+
+
+@pytest.mark.parametrize("mutate, args, msg", [
+    (lambda G, V: (G.copy() * 0, V), [], "positive"),
+    (lambda G, V: (G, V[:3]), [], "must match"),
+    (lambda G, V: (G, V), ["--r-wire", "-1"], ">= 0"),
+    (lambda G, V: (G, V), ["--model", "magic"], "unknown model 'magic'; valid: behavioral, exact, spice"),
+    (lambda G, V: (G, V), ["--backend", "hspice", "--model", "spice"], "unknown SPICE backend"),
+    (lambda G, V: (G, V), ["--kind", "2t2r"], "unknown crossbar kind"),
+])
+def test_bad_input_one_line_exit_2(case, capsys, mutate, args, msg):
+    d, G, V = case
+    G2, V2 = mutate(G, V)
+    np.save(d / "g2.npy", G2); np.save(d / "v2.npy", V2)
+    argv = ["crossbar", "solve", "--g", str(d / "g2.npy"), "--v", str(d / "v2.npy"), "--out", str(d / "o.npy")]
+    if "--r-wire" not in args:
+        argv += ["--r-wire", "1"]
+    if "--model" not in args:
+        argv += ["--model", "exact"]
+    assert main(argv + args) == 2
+    assert msg in _error_line(capsys)
+    assert not (d / "o.npy").exists()
+
+
+def test_missing_file(case, capsys):
+    d, _, _ = case
+    assert main(["crossbar", "solve", "--g", str(d / "nope.npy"), "--v", str(d / "V.npy"), "--r-wire", "1",
+                 "--out", str(d / "o.npy"), "--model", "exact"]) == 2
+    assert "not found" in _error_line(capsys)
+
+
+def test_corrupt_table(case, capsys):
+    d, _, _ = case
+    (d / "bad.h5").write_text("garbage")
+    assert main(["crossbar", "solve", "--g", str(d / "G.npy"), "--v", str(d / "V.npy"), "--r-wire", "1",
+                 "--table", str(d / "bad.h5"), "--out", str(d / "o.npy")]) == 2
+    assert "not a readable cosim table" in _error_line(capsys)
+
+
+def test_ngspice_missing_gives_one_line(case, capsys, monkeypatch):
+    d, _, _ = case
+    monkeypatch.setenv("COSIM_NGSPICE", "/nonexistent/ngspice")
+    assert main(["crossbar", "solve", "--g", str(d / "G.npy"), "--v", str(d / "V.npy"), "--r-wire", "1",
+                 "--model", "spice", "--backend", "subprocess", "--out", str(d / "o.npy")]) == 2
+    assert "unavailable" in _error_line(capsys)
+
+
+def test_failed_calibration_leaves_table_untouched(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "crossbar.h5"
+    out.write_bytes(b"previous table bytes")
+    bad_spec = tmp_path / "spec.toml"
+    bad_spec.write_text("seed = 1\n[sweep]\nkinds = ['passive']\n")
+    assert main(["calibrate", "crossbar", "--spec", str(bad_spec), "--out", str(out), "-q"]) == 2
+    assert "lacks" in _error_line(capsys)
+    monkeypatch.setenv("COSIM_NGSPICE", "/nonexistent/ngspice")
+    assert main(["calibrate", "crossbar", "--quick", "--out", str(out), "-q", "--backend", "subprocess"]) == 2
+    assert "unavailable" in _error_line(capsys)
+    assert out.read_bytes() == b"previous table bytes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crossbar.h5", "spec.toml"]
+
+
+def test_config_file_selects_backend(tmp_path, monkeypatch, capsys):
+    from cosim.config import load_settings
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[spice]\nbackend = "pyspice"\ntimeout = 12\n[run]\njobs = 2\n')
+    monkeypatch.setenv("COSIM_CONFIG", str(cfg))
+    s = load_settings()
+    assert (s.spice.backend, s.spice.timeout, s.jobs) == ("pyspice", 12.0, 2)
+    assert s.with_overrides(backend="subprocess").spice.backend == "subprocess"
+    cfg.write_text('[spice]\nbackend = "spectre"\n')
+    from cosim.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError):
+        load_settings()
+
+
+@pytest.mark.spice
+def test_doctor(capsys):
+    rc = main(["doctor"])
+    out = capsys.readouterr().out
+    assert "subprocess" in out and "pyspice" in out and "ngspice" in out
+    assert rc == 0, out
+
+
+@pytest.mark.spice
+def test_solve_three_ways_agree(case, quick_table):
+    d, G, V = case
+    outs = {}
+    for model in ("exact", "behavioral", "spice"):
+        argv = ["crossbar", "solve", "--g", str(d / "G.npy"), "--v", str(d / "V.npy"), "--r-wire", "1",
+                "--model", model, "--table", str(quick_table), "--out", str(d / f"{model}.npy")]
+        assert main(argv) == 0
+        outs[model] = np.load(d / f"{model}.npy")
+    np.testing.assert_allclose(outs["spice"], outs["exact"], rtol=1e-9)
+    np.testing.assert_allclose(outs["behavioral"], outs["exact"], rtol=1e-5)
+
+
+@pytest.mark.spice
+def test_netlist_command(case, tmp_path):
+    import subprocess
+
+    d, _, _ = case
+    out = tmp_path / "x.cir"
+    assert main(["crossbar", "netlist", "--g", str(d / "G.npy"), "--v", str(d / "V.npy"), "--r-wire", "1",
+                 "--kind", "1t1r", "--out", str(out)]) == 0
+    assert subprocess.run(["ngspice", "-b", str(out)], capture_output=True, timeout=60).returncode == 0

@@ -1,0 +1,83 @@
+"""Crossbar path end to end against ngspice: exact solver, calibration, behavioral model, validation."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cosim.calibration.crossbar import spice_array
+from cosim.config import SpiceSettings
+from cosim.models.crossbar import solve_exact
+from cosim.models.crossbar_model import CrossbarModel
+from cosim.netlist import CrossbarParams
+from cosim.store import read_table
+
+pytestmark = pytest.mark.spice
+
+
+@pytest.mark.parametrize("n, m, rr, rc", [(4, 4, 1.0, 1.0), (16, 16, 1.0, 1.0), (32, 32, 1.0, 1.0), (12, 20, 0.35, 4.4)])
+def test_exact_solver_matches_ngspice_to_1e9(rng, n, m, rr, rc):
+    G = rng.uniform(1e-6, 1e-4, (n, m))
+    V = rng.uniform(0, 0.5, (3, n))
+    I_sp, _ = spice_array(CrossbarParams(r_row=rr, r_col=rc), G, V, SpiceSettings())
+    I_ex = solve_exact(G, V, rr, rc)
+    assert np.max(np.abs(I_ex - I_sp) / np.abs(I_sp)) <= 1e-9
+
+
+def test_quick_table_contents(quick_table):
+    t = read_table(quick_table, "cosim.crossbar")
+    assert t.units["fet/ids"] == "A" and t.units["memristor/i_unit"] == "A/S"
+    assert t.ngspice_version and t.sources and "seed" in t.spec
+    assert any(k.startswith("netlists/models/") for k in t.sources)  # model card hashed
+    # the memristor table reproduces the chord-conductance definition: i_unit(v_read) = v_read
+    v_read = t.attrs["v_read"]
+    assert np.interp(v_read, t["memristor/v"], t["memristor/i_unit"]) == pytest.approx(v_read, rel=1e-6)
+    assert t["check/rel_l2"].max() < 0.01
+    assert np.all(np.abs(t["energy/E_model"] / t["energy/E_spice"] - 1) < 0.02)
+    assert np.all(t["energy/t_settle_spice"] < t.attrs["t_read"])
+
+
+@pytest.mark.parametrize("kind", ["passive", "passive_sinh", "1t1r"])
+def test_behavioral_model_within_1_percent_at_32(quick_table, rng, kind):
+    model = CrossbarModel.load(quick_table)
+    p = CrossbarParams.from_dict(model.attrs["params"]).replace(kind=kind)
+    G = rng.uniform(1e-6, 1e-4, (32, 32))
+    V = rng.uniform(0, 0.5, (3, 32))
+    I_sp, _ = spice_array(p, G, V, SpiceSettings())
+    res = model.solve(G, V, p)
+    assert res.validated
+    err = np.linalg.norm(res.I - I_sp, axis=-1) / np.linalg.norm(I_sp, axis=-1)
+    assert err.max() <= 0.01
+
+
+def test_outside_range_is_flagged_or_refused(quick_table, rng):
+    from cosim.errors import ModelRangeError
+
+    model = CrossbarModel.load(quick_table)
+    p = CrossbarParams.from_dict(model.attrs["params"])
+    res = model.solve(rng.uniform(1e-6, 1e-4, (64, 64)), rng.uniform(0, 0.5, 64), p.replace(r_row=3.0, r_col=3.0))
+    assert not res.validated and any("size" in r for r in res.reasons) and any("r_row" in r for r in res.reasons)
+    with pytest.raises(ModelRangeError, match="outside the calibrated table"):
+        model.solve(np.full((4, 4), 1e-5), np.full(4, 2.0), p.replace(kind="passive_sinh"))
+
+
+def test_validate_cli_writes_checks_and_plot(quick_table, tmp_path):
+    from cosim.cli import main
+
+    js, png = tmp_path / "checks.json", tmp_path / "parity.png"
+    rc = main(["validate", "crossbar", "--table", str(quick_table), "--sizes", "8,16", "--cases", "1",
+               "--inputs", "3", "--json", str(js), "--plot", str(png), "-q", "-j", "2"])
+    checks = json.loads(js.read_text())
+    assert rc == 0 and all(c["passed"] for c in checks)
+    assert {tuple(sorted(c)) for c in checks} == {("name", "passed", "target", "value")}
+    assert any(c["name"].startswith("exact_vs_spice") for c in checks)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_validate_fails_when_threshold_unmet(quick_table, tmp_path):
+    from cosim.cli import main
+
+    js = tmp_path / "checks.json"
+    rc = main(["validate", "crossbar", "--table", str(quick_table), "--sizes", "8", "--kinds", "1t1r",
+               "--cases", "1", "--inputs", "2", "--max-rel-err", "1e-12", "--json", str(js), "-q"])
+    assert rc == 1 and not all(c["passed"] for c in json.loads(js.read_text()))
