@@ -23,6 +23,7 @@ gradients (and Newton steps around it for nonlinear cells).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -142,26 +143,39 @@ def _solve_exact_ideal_side(G, batch, r_row, r_col):
 # --------------------------------------------------------------------------- wire operator
 
 
-def wire_drop(I: np.ndarray, r_row: float, r_col: float) -> np.ndarray:
-    """Voltage lost to the wires at every cell, ``(A·I)[…, i, j]``, for cell currents ``I[…, R, C]``.
+@lru_cache(maxsize=64)
+def wire_operators(R: int, C: int, r_row: float, r_col: float) -> tuple[np.ndarray, np.ndarray]:
+    """Transfer resistances of the wires: ``(Lc[R, R], Lr[C, C])`` in ohms.
 
-    Row part: the row segment feeding node (i, j) carries ``Σ_{k≥j} I[i, k]``; the drop from the
-    driver to node (i, j) is ``r_row`` times the sum of those segment currents up to j.
-    Column part: the segment below node (i, j) carries ``Σ_{m≤i} I[m, j]``; the column node
-    sits ``r_col`` times the sum of the segment currents from i to the sense end above ground.
+    Row part: the row segment feeding node (i, k) carries ``Σ_{k'≥k} I[i, k']``, so the drop from the
+    driver to node (i, j) is ``Σ_k r_row·(min(j, k) + 1)·I[i, k]`` = ``(I @ Lr)[i, j]``.
+    Column part: the segment below node (m, j) carries ``Σ_{m'≤m} I[m', j]``, so column node (i, j)
+    sits ``Σ_m r_col·(R − max(i, m))·I[m, j]`` = ``(Lc @ I)[i, j]`` above the virtual ground.
     """
-    seg_r = np.cumsum(I[..., ::-1], axis=-1)[..., ::-1]
-    drop = np.cumsum(seg_r, axis=-1)
-    if r_row != 1.0:
-        drop *= r_row
-    seg_c = np.cumsum(I, axis=-2)
-    vcol = np.cumsum(seg_c[..., ::-1, :], axis=-2)[..., ::-1, :]
-    return drop + (vcol * r_col if r_col != 1.0 else vcol)
+    kr, kc = np.arange(R), np.arange(C)
+    Lc = r_col * (R - np.maximum.outer(kr, kr)).astype(float)
+    Lr = r_row * (np.minimum.outer(kc, kc) + 1.0)
+    Lc.setflags(write=False)
+    Lr.setflags(write=False)
+    return Lc, Lr
+
+
+def wire_drop(I: np.ndarray, r_row: float, r_col: float) -> np.ndarray:
+    """Voltage lost to the wires at every cell, ``(A·I)[…, i, j]``, for cell currents ``I[…, R, C]``:
+    the row-line drop from the driver plus the column-node voltage (see :func:`wire_operators`).
+    Two small matrix products — faster than cumulative sums on this scale."""
+    Lc, Lr = wire_operators(I.shape[-2], I.shape[-1], float(r_row), float(r_col))
+    return Lc @ I + I @ Lr
+
+
+def row_drop(I: np.ndarray, r_row: float) -> np.ndarray:
+    """Row-line voltage drop from the driver to every cell node, V."""
+    return I @ wire_operators(I.shape[-2], I.shape[-1], float(r_row), 0.0)[1]
 
 
 def column_node_voltage(I: np.ndarray, r_col: float) -> np.ndarray:
-    seg_c = np.cumsum(I, axis=-2)
-    return r_col * np.cumsum(seg_c[..., ::-1, :], axis=-2)[..., ::-1, :]
+    """Column-line node voltages above the virtual ground, V."""
+    return wire_operators(I.shape[-2], I.shape[-1], 0.0, float(r_col))[0] @ I
 
 
 def _diag_A(R: int, C: int, r_row: float, r_col: float) -> np.ndarray:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CalibrationError
-from .crossbar import check_inputs, solve_cells, wire_drop
+from .crossbar import check_inputs, column_node_voltage, row_drop, solve_cells
 from .device import MemristorIV, TransistorTable, one_t_one_r_law
 
 DEFAULT_TABLE = "crossbar.h5"
@@ -130,21 +130,10 @@ def energy_model(model: CrossbarModel, G, V, p, t_read: float, t_rise: float,
     """
     res = model.solve(G, V, p)
     cells = res.cells
-    v_row_node = V[:, None] - _row_drop(cells, p.r_row)
+    v_row_node = V[:, None] - row_drop(cells, p.r_row)
     p_static = float(np.sum(V * cells.sum(axis=-1)))
     q = float(np.sum(v_row_node**2))
-    e0 = p_static * (t_read - 2.0 / 3.0 * t_rise) + p.c_row * q + p.c_col * float(np.sum(_col_v(cells, p.r_col) ** 2))
+    e0 = p_static * (t_read - 2.0 / 3.0 * t_rise) + p.c_row * q + p.c_col * float(np.sum(column_node_voltage(cells, p.r_col) ** 2))
     if c_cell is None:
         return e0, q
     return e0 + c_cell * q, q
-
-
-def _row_drop(cells, r_row):
-    seg = np.cumsum(cells[..., ::-1], axis=-1)[..., ::-1]
-    return r_row * np.cumsum(seg, axis=-1)
-
-
-def _col_v(cells, r_col):
-    from .crossbar import column_node_voltage
-
-    return column_node_voltage(cells, r_col)
