@@ -157,14 +157,17 @@ def cmd_calibrate_crossbar(args) -> int:
 def cmd_validate_crossbar(args) -> int:
     from .models.crossbar_model import CrossbarModel
     from .validation import write_checks
-    from .validation.crossbar import checks_for, format_table, parity_plot, validate
+    from .validation.crossbar import checks_for, format_sweep, format_table, parity_plot, validate, write_report
 
     s = _settings(args)
     model = CrossbarModel.load(args.table)
     results = validate(model, kinds=args.kinds, sizes=args.sizes, r_wire=args.r_wire, cases=args.cases,
                        inputs=args.inputs, spice=s.spice, n_jobs=s.jobs, adc_bits=args.adc_bits,
                        progress=_progress("validate", not args.quiet))
+    print("Held-out cases (behavioral model and exact solver vs ngspice):")
     print(format_table(results, args.adc_bits))
+    print("\nCalibration sweep in the table (full-array SPICE checks):")
+    print(format_sweep(model))
     checks = checks_for(results, max_rel=args.max_rel_err)
     failed = [c for c in checks if not c.passed]
     print(f"\n{len(checks) - len(failed)} passed, {len(failed)} failed")
@@ -175,6 +178,8 @@ def cmd_validate_crossbar(args) -> int:
     if args.json:
         write_checks(checks, args.json)
         print(f"checks: {args.json}")
+    if args.report:
+        print(f"report: {write_report(model, results, checks, args.report, args.adc_bits, args.plot)}")
     return 1 if failed else 0
 
 
@@ -308,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-rel-err", type=float, default=0.01, help="pass threshold for ‖ΔI‖/‖I‖ (default 0.01)")
     p.add_argument("--plot", help="write a parity plot (PNG) here")
     p.add_argument("--json", help="write the checks (name, value, target, passed) as JSON here")
+    p.add_argument("--report", help="write a Markdown report (held-out cases, calibration sweep, energy) here")
     spice_opts(p)
     p.set_defaults(func=cmd_validate_crossbar)
 

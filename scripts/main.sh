@@ -8,4 +8,5 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup.sh"
 "${COSIM_VENV:-$ROOT/.venv}/bin/cosim" doctor
 exec "${COSIM_VENV:-$ROOT/.venv}/bin/cosim" validate crossbar --jobs 2 \
-  --plot "$ROOT/out/crossbar_parity.png" --json "$ROOT/out/crossbar_checks.json" "$@"
+  --plot "$ROOT/out/crossbar_parity.png" --json "$ROOT/out/crossbar_checks.json" \
+  --report "$ROOT/out/crossbar_validation.md" "$@"

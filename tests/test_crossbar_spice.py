@@ -81,3 +81,19 @@ def test_validate_fails_when_threshold_unmet(quick_table, tmp_path):
     rc = main(["validate", "crossbar", "--table", str(quick_table), "--sizes", "8", "--kinds", "1t1r",
                "--cases", "1", "--inputs", "2", "--max-rel-err", "1e-12", "--json", str(js), "-q"])
     assert rc == 1 and not all(c["passed"] for c in json.loads(js.read_text()))
+
+
+def test_read_energy_against_spice_transient(quick_table):
+    """The model's read energy vs a fresh ngspice transient of a held-out array."""
+    from cosim.calibration.crossbar import _item_energy, load_spec
+    from cosim.models.crossbar_model import read
+
+    model = CrossbarModel.load(quick_table)
+    spec = load_spec(quick=True)
+    for kind in ("passive", "1t1r"):
+        ref = _item_energy(spec, kind, 12, SpiceSettings(), seed=424242)  # size and seed not in the table
+        p = CrossbarParams.from_dict(model.attrs["params"]).replace(kind=kind)
+        r = read(model, ref["G"], ref["V"], p)
+        assert r.energy_j == pytest.approx(ref["E_spice"], rel=0.01)
+        assert r.latency_s == model.attrs["t_read"] and ref["t_settle"] < r.latency_s
+        np.testing.assert_allclose(r.I, ref["I_end"], rtol=1e-3)

@@ -39,6 +39,17 @@ def error_metrics(I_model, I_ref, full_scale: float, adc_bits: int) -> dict[str,
 
 
 @dataclass
+class ReadResult:
+    """One read operation: column currents (A), energy inside the boundary (J), latency (s)."""
+
+    I: np.ndarray
+    energy_j: float
+    latency_s: float
+    validated: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ModelResult:
     """Column currents ``I`` (A) and whether the answer lies inside the validated range."""
 
@@ -52,18 +63,20 @@ class CrossbarModel:
     """Behavioral crossbar model built on a calibration table (see module docstring)."""
 
     def __init__(self, memristor: MemristorIV | None, fet: TransistorTable | None, attrs: dict,
-                 checks: dict[str, np.ndarray] | None = None, path: Path | None = None):
+                 checks: dict[str, np.ndarray] | None = None, path: Path | None = None,
+                 energy: dict[str, np.ndarray] | None = None):
         self.memristor, self.fet, self.attrs = memristor, fet, attrs
-        self.checks = checks or {}
+        self.checks = checks or {}  # full-array SPICE checks of the calibration sweep (check/*)
+        self.energy = energy or {}  # transient read points (energy/*)
         self.path = path
 
     @classmethod
     def from_tables(cls, table) -> "CrossbarModel":
         mem = MemristorIV(table["memristor/v"], table["memristor/i_unit"])
         fet = TransistorTable(table["fet/vds"], table["fet/vs"], table["fet/ids"])
-        checks = {k.split("/", 1)[1]: v for k, v in table.data.items() if k.startswith("check/")}
-        attrs = dict(table.attrs, seed=table.seed)
-        return cls(mem, fet, attrs, checks, table.path)
+        group = lambda g: {k.split("/", 1)[1]: v for k, v in table.data.items() if k.startswith(g + "/")}
+        attrs = dict(table.attrs, seed=table.seed, created=table.created, ngspice_version=table.ngspice_version)
+        return cls(mem, fet, attrs, group("check"), table.path, group("energy"))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "CrossbarModel":
@@ -115,6 +128,27 @@ class CrossbarModel:
         cells, _ = solve_cells(G, V, p.r_row, p.r_col, self.law(p.kind, G), tol=tol)
         why = self.validity(p.kind, G, V, p.r_row, p.r_col)
         return ModelResult(cells.sum(axis=-2), not why, why, cells)
+
+
+def read(model: "CrossbarModel", G, V, p) -> ReadResult:
+    """A read operation of one input vector: currents, energy and latency.
+
+    Energy: :func:`energy_model` with the table's fitted ``c_cell_eff`` for the kind, over the
+    table's read period.  Latency: the read period ``t_read``; the table's transients show the
+    array itself settles within it (``energy/t_settle_spice``), so the period, set by the
+    periphery, is the latency.  Validity as for :meth:`CrossbarModel.solve`.
+    """
+    a = model.attrs
+    c_cell = float(a.get("c_cell_eff", {}).get(p.kind, 0.0))
+    V = np.asarray(V, dtype=float)
+    if V.ndim != 1:
+        raise ValueError("read() takes one input vector V[rows]")
+    res = model.solve(G, V, p)
+    e, _ = energy_model(model, G, V, p, a["t_read"], a["t_rise"], c_cell=c_cell)
+    why = list(res.reasons)
+    if p.kind not in a.get("c_cell_eff", {}):
+        why.append(f"no transient energy calibration for kind {p.kind!r}")
+    return ReadResult(res.I, e, float(a["t_read"]), not why, why)
 
 
 def energy_model(model: CrossbarModel, G, V, p, t_read: float, t_rise: float,

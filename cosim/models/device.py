@@ -66,34 +66,33 @@ class TransistorTable:
     ids: np.ndarray
 
     def __post_init__(self):
+        # Bilinear patch coefficients per grid cell, flattened: I = a + b·tx + c·ts + d·tx·ts.
+        T = np.asarray(self.ids, dtype=float)
+        p00, p01, p10, p11 = T[:-1, :-1], T[:-1, 1:], T[1:, :-1], T[1:, 1:]
+        coef = [np.ascontiguousarray(c).ravel() for c in (p00, p01 - p00, p10 - p00, p11 - p10 - p01 + p00)]
+        object.__setattr__(self, "_coef", coef)
         object.__setattr__(self, "_h", (self.vds[1] - self.vds[0], self.vs[1] - self.vs[0]))
 
     def __call__(self, x: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(I_d, dI_d/dv_ds)`` at ``v_ds = x``, ``v_s = s``; continued linearly past the v_ds grid."""
         hx, hs = self._h
         nx, ns = len(self.vds) - 1, len(self.vs) - 1
-        fx = np.clip((x - self.vds[0]) / hx, 0.0, nx - 1e-9)
-        fs = np.clip((s - self.vs[0]) / hs, 0.0, ns - 1e-9)
-        ix, is_ = fx.astype(np.intp), fs.astype(np.intp)
-        tx, ts = fx - ix, fs - is_
-        T = self.ids
-        a, b = T[is_, ix], T[is_, ix + 1]
-        c, d = T[is_ + 1, ix], T[is_ + 1, ix + 1]
-        lo = a + (b - a) * tx
-        hi = c + (d - c) * tx
-        I = lo + (hi - lo) * ts
-        dI = ((b - a) * (1 - ts) + (d - c) * ts) / hx
-        # linear continuation below the grid's first v_ds point (tiny reverse voltages)
-        below = x < self.vds[0]
-        if np.any(below):
-            I = np.where(below, lo + (x - self.vds[0]) * dI, I)
-        return I, dI
+        fx = (x - self.vds[0]) * (1.0 / hx)
+        fs = (s - self.vs[0]) * (1.0 / hs)
+        ix = np.minimum(np.maximum(fx, 0.0), nx - 1e-9).astype(np.intp)
+        is_ = np.minimum(np.maximum(fs, 0.0), ns - 1e-9).astype(np.intp)
+        tx, ts = fx - ix, np.minimum(np.maximum(fs - is_, 0.0), 1.0)
+        k = is_ * nx + ix
+        a, b, c, d = (coef[k] for coef in self._coef)
+        slope = b + d * ts
+        return a + c * ts + slope * tx, slope * (1.0 / hx)
 
     def check(self, x: np.ndarray, s: np.ndarray) -> None:
         _check_range("access-transistor v_ds", x, self.vds[0], self.vds[-1])
         _check_range("column-node voltage (transistor source)", s, self.vs[0] - 1e-3, self.vs[-1])
 
 
-def one_t_one_r_law(G: np.ndarray, fet: TransistorTable, iterations: int = 8):
+def one_t_one_r_law(G: np.ndarray, fet: TransistorTable, iterations: int = 20, tol: float = 1e-12):
     """Law of a linear memristor (conductance ``G``) in series with the access transistor.
 
     Solves ``G·(v − v_ds) = I_d(v_ds, v_s)`` for the internal node per cell (vectorised Newton),
@@ -107,7 +106,10 @@ def one_t_one_r_law(G: np.ndarray, fet: TransistorTable, iterations: int = 8):
         for _ in range(iterations):
             I_t, g = fet(x, vs)
             g = np.maximum(g, 1e-12)
-            x = x - (I_t - G * (v - x)) / (g + G)
+            step = (I_t - G * (v - x)) / (g + G)
+            x = x - step
+            if np.max(np.abs(step)) < tol:
+                break
         I_t, g = fet(x, vs)
         g = np.maximum(g, 1e-12)
         return G * (v - x), G * g / (G + g)

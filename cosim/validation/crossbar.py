@@ -92,6 +92,66 @@ def format_table(results: list[PointResult], adc_bits: int) -> str:
     return "\n".join(lines)
 
 
+def format_sweep(model: CrossbarModel) -> str:
+    """The table's full-array SPICE checks: every kind, size and wire resistance of its sweep."""
+    c = model.checks
+    if "rel_l2" not in c:
+        return "(the table holds no full-array checks)"
+    head = f"{'kind':<13}{'size':>9}{'r_wire':>8}{'worst rel err':>15}{'worst LSB':>11}{'spice s/in':>12}"
+    lines = [head, "-" * len(head)]
+    order = np.lexsort((c["r_wire"], c["n"], c["kind"]))
+    for i in order:
+        n = int(c["n"][i])
+        lines.append(f"{str(c['kind'][i]):<13}{f'{n}x{n}':>9}{c['r_wire'][i]:>8g}{c['rel_l2'][i]:>15.2e}"
+                     f"{c['err_lsb'][i]:>11.4f}{c['spice_s_per_input'][i]:>12.3f}")
+    worst = int(np.argmax(c["rel_l2"]))
+    lines.append(f"worst point: {c['kind'][worst]} {int(c['n'][worst])}x{int(c['n'][worst])} "
+                 f"r_wire {c['r_wire'][worst]:g} ohm, rel err {c['rel_l2'][worst]:.2e}")
+    return "\n".join(lines)
+
+
+def format_energy(model: CrossbarModel) -> str:
+    e = model.energy
+    if "E_spice" not in e:
+        return "(the table holds no transient reads)"
+    head = f"{'kind':<13}{'size':>9}{'E spice (pJ)':>14}{'E model (pJ)':>14}{'rel err':>10}{'settle (ps)':>13}"
+    lines = [head, "-" * len(head)]
+    for i in np.lexsort((e["n"], e["kind"])):
+        n = int(e["n"][i])
+        lines.append(f"{str(e['kind'][i]):<13}{f'{n}x{n}':>9}{e['E_spice'][i] * 1e12:>14.4f}{e['E_model'][i] * 1e12:>14.4f}"
+                     f"{e['E_model'][i] / e['E_spice'][i] - 1:>10.1e}{e['t_settle_spice'][i] * 1e12:>13.1f}")
+    return "\n".join(lines)
+
+
+def write_report(model: CrossbarModel, results: list[PointResult], checks, path: str | Path, adc_bits: int,
+                 plot: str | Path | None = None) -> Path:
+    """A Markdown validation report: held-out cases, the calibration sweep, read energy, checks."""
+    a = model.attrs
+    failed = [c for c in checks if not c.passed]
+    text = [
+        "# Crossbar validation report", "",
+        f"Table `{model.path}` (created {a.get('created', '?')}, ngspice {a.get('ngspice_version', '?')}, "
+        f"seed {a.get('seed')}); held-out cases drawn with seed {int(a.get('seed', 0)) + 1}.",
+        f"Validated range: kinds {', '.join(a.get('kinds', []))}; sizes {min(a['sizes'])}..{max(a['sizes'])}; "
+        f"r_wire {min(a['r_wire']):g}..{max(a['r_wire']):g} ohm; G {a['g_min']:g}..{a['g_max']:g} S; "
+        f"inputs 0..{a['v_read']:g} V.", "",
+        "Error: ‖ΔI‖₂/‖I_SPICE‖₂ over the columns, worst case per point; LSB: largest column error in "
+        f"LSB of a {adc_bits}-bit ADC spanning the full-scale column current (N · g_max · v_read).", "",
+        "## Held-out cases: behavioral model and exact solver vs ngspice", "", "```", format_table(results, adc_bits), "```", "",
+        "## Calibration sweep: full-array SPICE checks stored in the table", "", "```", format_sweep(model), "```", "",
+        "## Read energy (boundary: " + str(a.get("energy_boundary", "?")) + f"), period {a.get('t_read', 0) * 1e9:g} ns", "",
+        "```", format_energy(model), "```", "",
+        f"## Checks: {len(checks) - len(failed)} passed, {len(failed)} failed", "",
+    ]
+    text += [f"- {'PASS' if c.passed else 'FAIL'} `{c.name}`: {c.value:.3e} (target ≤ {c.target:.1e})" for c in checks]
+    if plot:
+        text += ["", f"![parity plot]({Path(plot).resolve()})"]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(text) + "\n")
+    return path
+
+
 def parity_plot(results: list[PointResult], path: str | Path) -> Path:
     import matplotlib
 
