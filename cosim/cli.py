@@ -83,13 +83,29 @@ def save_array(path: str, arr) -> None:
 # --------------------------------------------------------------------------- doctor
 
 
+def table_status(path: Path) -> tuple[bool, str]:
+    """(usable and current, one-line state) of a calibration table file."""
+    from .resources import circuits_dir
+    from .store import read_table, stale_sources
+
+    try:
+        t = read_table(path, "cosim." + path.stem.split(".")[0])
+    except (CosimError, KeyError) as exc:
+        return False, f"UNREADABLE  {exc}"
+    stale = stale_sources(t, circuits_dir().parent)
+    if stale:
+        return False, (f"STALE ({', '.join(stale)} changed since {t.created}; "
+                       f"rerun 'cosim calibrate {path.stem}')")
+    return True, f"up to date (created {t.created}, ngspice {t.ngspice_version})"
+
+
+
 def cmd_doctor(args) -> int:
     import platform
 
     from . import __version__
-    from .resources import calibration_dir, circuits_dir
+    from .resources import calibration_dir
     from .spice import BACKENDS, get_backend
-    from .store import read_table, stale_sources
 
     print(f"cosim        {__version__}")
     print(f"python       {platform.python_version()} ({sys.executable})")
@@ -114,19 +130,11 @@ def cmd_doctor(args) -> int:
                 ok, status, detail = False, "FAILED", str(exc)
         ok_all &= ok
         print(f"backend      {name:<11} {status:<12} {detail}")
-    root = circuits_dir().parent
-    for path in sorted(calibration_dir().glob("*.h5")):
-        schema = "cosim." + path.stem
-        try:
-            t = read_table(path, schema)
-        except (CosimError, KeyError) as exc:
-            print(f"table        {path.name:<15} UNREADABLE  {exc}")
-            ok_all = False
-            continue
-        stale = stale_sources(t, root)
-        state = f"STALE ({', '.join(stale)} changed since {t.created}; rerun 'cosim calibrate {path.stem}')" \
-            if stale else f"up to date (created {t.created}, ngspice {t.ngspice_version})"
-        print(f"table        {path.name:<15} {state}")
+    paths = sorted(calibration_dir().glob("*.h5")) + [Path(t) for t in args.table or []]
+    for path in paths:
+        ok, state = table_status(path)
+        ok_all &= ok
+        print(f"table        {str(path) if args.table else path.name:<15} {state}")
     return 0 if ok_all else 1
 
 
@@ -281,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print Python/PySpice/ngspice versions, check that each SPICE backend runs a "
                                    "test circuit correctly, and whether each shipped calibration table is stale "
                                    "against the current templates, model cards and sweep specs.")
+    p.add_argument("--table", action="append", help="also check this table file (repeatable)")
     p.set_defaults(func=cmd_doctor)
 
     cal = sub.add_parser("calibrate", help="regenerate a calibration table from SPICE")

@@ -149,3 +149,50 @@ def test_netlist_command(case, tmp_path):
     assert main(["crossbar", "netlist", "--g", str(d / "G.npy"), "--v", str(d / "V.npy"), "--r-wire", "1",
                  "--kind", "1t1r", "--out", str(out)]) == 0
     assert subprocess.run(["ngspice", "-b", str(out)], capture_output=True, timeout=60).returncode == 0
+
+
+def test_shipped_table_is_current():
+    """Fails when a template, model card or sweep spec changed without regenerating the table."""
+    from cosim.cli import table_status
+    from cosim.resources import calibration_dir
+
+    ok, state = table_status(calibration_dir() / "crossbar.h5")
+    assert ok, state
+
+
+def test_doctor_flags_stale_and_corrupt_tables(tmp_path):
+    import json
+    import shutil
+
+    import h5py
+
+    from cosim.cli import table_status
+    from cosim.resources import calibration_dir
+
+    stale = tmp_path / "crossbar.h5"
+    shutil.copy(calibration_dir() / "crossbar.h5", stale)
+    with h5py.File(stale, "a") as f:
+        src = json.loads(f["provenance"].attrs["sources_json"])
+        src["netlists/_crossbar.j2"] = "0" * 64
+        f["provenance"].attrs["sources_json"] = json.dumps(src)
+    ok, state = table_status(stale)
+    assert not ok and "STALE" in state and "netlists/_crossbar.j2" in state
+    bad = tmp_path / "sub" / "crossbar.h5"
+    bad.parent.mkdir()
+    bad.write_text("x")
+    ok, state = table_status(bad)
+    assert not ok and "UNREADABLE" in state
+
+
+@pytest.mark.spice
+def test_pyspice_backend_is_quiet(case):
+    """PySpice's complaints about ngspice 39 never reach the user's terminal."""
+    import subprocess
+    import sys
+
+    d, _, _ = case
+    out = subprocess.run([sys.executable, "-m", "cosim", "crossbar", "solve", "--g", str(d / "G.npy"), "--v",
+                          str(d / "V.npy"), "--r-wire", "1", "--model", "spice", "--backend", "pyspice", "--kind",
+                          "1t1r", "--out", str(d / "o.npy")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert out.stdout.startswith("wrote ")
