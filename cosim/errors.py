@@ -52,3 +52,7 @@ class CalibrationError(CosimError):
 
 class ModelRangeError(CosimError, ValueError):
     """A behavioral model was asked for an answer it cannot give (outside its table)."""
+
+
+class ConvergenceError(CosimError):
+    """A behavioral solver did not reach its tolerance (typically far outside the calibrated range)."""

@@ -118,3 +118,11 @@ def test_bad_inputs_raise_config_error(G, V, rr, rc, msg):
         solve_exact(G, V, rr, rc)
     with pytest.raises(ConfigError, match=msg):
         solve_behavioral(G, V, rr, rc)
+
+
+def test_non_convergence_is_an_error(rng):
+    from cosim.errors import ConvergenceError
+
+    G = rng.uniform(1e-6, 1e-4, (32, 32))
+    with pytest.raises(ConvergenceError, match="did not converge"):
+        solve_cells(G, rng.uniform(0, 0.5, 32), 1.0, 1.0, maxiter=1, tol=1e-12)

@@ -10,8 +10,9 @@ Work items (run in parallel with joblib, one ngspice run each):
 
 Energy boundary: the energy delivered by the ideal row-driver sources over one read period —
 ohmic loss in the cells (and access transistors) and in the row and column wires, and the charge
-drawn into wire and device capacitances.  Outside it: the drivers' own circuits, the
-virtual-ground (TIA) amplifiers, ADCs, the word-line drivers (gates held at DC draw no current).
+drawn into wire and device capacitances. Outside it: the drivers' own circuits, the virtual-ground
+(TIA) amplifiers, ADCs, and the word-line (gate) supply, whose only draw is the access transistors'
+gate tunnelling current (the PTM card models it); the transients report that energy separately.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import numpy as np
 from .. import __version__
 from ..errors import CalibrationError, ConfigError
 from ..models.crossbar import solve_cells
-from ..models.crossbar_model import CrossbarModel, energy_model, full_scale_current, error_metrics
+from ..models.crossbar_model import (_GL_W, CrossbarModel, energy_model, error_metrics, full_scale_current,
+                                     ramp_power)
 from ..models.device import MemristorIV, TransistorTable
 from ..netlist import (KINDS, CrossbarParams, Inputs, Op, Tran, render_cell_fet, render_cell_memristor,
                        render_crossbar, template_sources)
@@ -171,29 +173,56 @@ def _item_array(spec: CrossbarSpec, kind: str, n: int, r: float, a: int, spice: 
     return {"kind": kind, "n": n, "r": r, "G": G, "V": V, "I_spice": I, "spice_s": t}
 
 
-def _item_energy(spec: CrossbarSpec, kind: str, n: int, spice: SpiceSettings, seed: int) -> dict:
-    rng = item_rng(seed, "energy", kind, n)
-    G, V = random_case(rng, n, spec.g_min, spec.g_max, spec.params.v_read, 1)
-    p = spec.params_for(kind)
-    tr = Tran(v=V[0], t_stop=spec.t_sim, t_rise=spec.t_rise, t_delay=spec.t_rise,
-              t_step=spec.t_rise / 20, t_max=spec.t_rise / 5)
+def transient_read(p: CrossbarParams, G, V, *, t_read: float, t_rise: float, t_sim: float, settle_tol: float,
+                   g_max: float, spice: SpiceSettings) -> dict:
+    """ngspice transient of one read: inputs step 0 → ``V`` with edge ``t_rise`` at ``t_delay = t_rise``.
+
+    Returns the read energy inside the boundary over ``t_read`` from the edge (the simulated window
+    ``t_sim`` integrated, then the final power held for the rest of the period — the array has
+    settled by then, which ``t_settle`` shows), the final driver power, the gate energy over the
+    period (1T1R; outside the boundary), the settling time (every column within
+    ``settle_tol`` of full scale of its final value; ``inf`` if not settled in the window) and the
+    final column currents.
+    """
+    if t_sim >= t_read + t_rise:
+        raise ConfigError(f"t_sim ({t_sim:g} s) must end before the read period does ({t_read + t_rise:g} s)")
+    n = G.shape[0]
+    # t_max = t_rise/40: the trapezoid sum of the driver power over the edge is then good to 1e-4 of
+    # the edge energy, well below the capacitive part it is compared with
+    tr = Tran(v=V, t_stop=t_sim, t_rise=t_rise, t_delay=t_rise, t_step=t_rise / 40, t_max=t_rise / 40)
     res = get_backend(spice.backend).run(render_crossbar(p, G, tr), timeout=spice.timeout)
     t = res["time"]
     vin = np.stack([res[f"v(in{i})"] for i in range(n)], -1)
     iin = np.stack([-res[f"i(vin{i})"] for i in range(n)], -1)
     P = np.sum(vin * iin, axis=-1)
-    Icol = column_currents(res, n)
-    fs = full_scale_current(n, spec.g_max, p.v_read)
+    Icol = column_currents(res, G.shape[1])
     dev = np.max(np.abs(Icol - Icol[-1]), axis=-1)
-    bad = np.nonzero(dev > spec.settle_tol * fs)[0]
-    t_settle = (t[bad[-1] + 1] if len(bad) and bad[-1] + 1 < len(t) else t[0]) - tr.t_delay
-    if len(bad) and bad[-1] + 1 >= len(t):
+    unsettled = np.nonzero(dev > settle_tol * full_scale_current(n, g_max, p.v_read))[0]
+    if len(unsettled) == 0:
+        t_settle = 0.0
+    elif unsettled[-1] + 1 >= len(t):
         t_settle = math.inf
+    else:
+        t_settle = float(t[unsettled[-1] + 1] - tr.t_delay)
     mask = t >= tr.t_delay
-    e_window = float(np.trapezoid(P[mask], t[mask]))
-    e_read = e_window + P[-1] * (tr.t_delay + spec.t_read - t[-1])
-    return {"kind": kind, "n": n, "G": G, "V": V[0], "E_spice": e_read, "P_end": float(P[-1]),
-            "t_settle": float(t_settle), "I_end": Icol[-1]}
+    e_read = float(np.trapezoid(P[mask], t[mask])) + P[-1] * (tr.t_delay + t_read - t[-1])
+    e_gate = float(p.v_gate * -res["i(vgate)"][-1] * t_read) if p.access == "1t1r" else 0.0
+    return {"E_spice": e_read, "P_end": float(P[-1]), "E_gate": e_gate, "t_settle": t_settle, "I_end": Icol[-1]}
+
+
+def _item_energy(spec: CrossbarSpec, kind: str, n: int, spice: SpiceSettings, seed: int) -> dict:
+    G, V = random_case(item_rng(seed, "energy", kind, n), n, spec.g_min, spec.g_max, spec.params.v_read, 1)
+    out = transient_read(spec.params_for(kind), G, V[0], t_read=spec.t_read, t_rise=spec.t_rise, t_sim=spec.t_sim,
+                         settle_tol=spec.settle_tol, g_max=spec.g_max, spice=spice)
+    return {"kind": kind, "n": n, "G": G, "V": V[0], **out}
+
+
+def dynamic_energy_spice(model: CrossbarModel, r: dict, p: CrossbarParams, t_read: float, t_rise: float) -> float:
+    """The capacitive part of a SPICE read energy: total minus the quasi-static part, the latter from
+    SPICE's own final power and the model's ramp shape ``∫P(sV)ds / P(V)``."""
+    s, P, _ = ramp_power(model, r["G"], r["V"], p)
+    kappa = float(np.dot(_GL_W, P[:-1]) / P[-1])
+    return r["E_spice"] - r["P_end"] * ((t_read - t_rise) + kappa * t_rise)
 
 
 # --------------------------------------------------------------------------- driver
@@ -231,7 +260,7 @@ def calibrate(spec: CrossbarSpec, *, spice: SpiceSettings = SpiceSettings(), n_j
     table.attrs.update(
         params=spec.params.to_dict(), kinds=list(spec.kinds), sizes=list(spec.sizes),
         r_wire=list(spec.r_wire), g_min=spec.g_min, g_max=spec.g_max, v_read=spec.params.v_read,
-        t_read=spec.t_read, t_rise=spec.t_rise, adc_bits=adc_bits,
+        t_read=spec.t_read, t_rise=spec.t_rise, adc_bits=adc_bits, energy_kinds=list(spec.energy_kinds),
         energy_boundary=__doc__.split("Energy boundary:")[1].strip().replace("\n", " "),
     )
     model = CrossbarModel.from_tables(table)
@@ -250,25 +279,15 @@ def calibrate(spec: CrossbarSpec, *, spice: SpiceSettings = SpiceSettings(), n_j
     _put_columns(table, "check", rows, [("kind", "1"), ("n", "1"), ("r_wire", "ohm"), ("rel_l2", "1"),
                                         ("err_lsb", "1"), ("spice_s_per_input", "s")])
 
-    # energy: fit one effective switched capacitance per cell and kind, report the residual
-    energies = [r for r in rest if "E_spice" in r]
-    erows, c_eff = [], {}
-    for kind in spec.energy_kinds:
-        sel = [r for r in energies if r["kind"] == kind]
-        p = spec.params_for(kind)
-        num = den = 0.0
-        parts = []
-        for r in sel:
-            e0, qv = energy_model(model, r["G"], r["V"], p, spec.t_read, spec.t_rise, c_cell=0.0)
-            parts.append((r, e0, qv))
-            num += (r["E_spice"] - e0) * qv
-            den += qv * qv
-        c = max(num / den, 0.0) if den > 0 else 0.0
-        c_eff[kind] = c
-        for r, e0, qv in parts:
-            erows.append((kind, r["n"], r["E_spice"], e0 + c * qv, r["t_settle"]))
-    table.attrs["c_cell_eff"] = c_eff
+    # energy: model vs transient, total and capacitive parts (no fitted factors)
+    erows = []
+    for r in (r for r in rest if "E_spice" in r):
+        p = spec.params_for(r["kind"])
+        e = energy_model(model, r["G"], r["V"], p, spec.t_read, spec.t_rise)
+        erows.append((r["kind"], r["n"], r["E_spice"], e.total, dynamic_energy_spice(model, r, p, spec.t_read, spec.t_rise),
+                      e.dynamic, r["E_gate"], r["t_settle"]))
     _put_columns(table, "energy", erows, [("kind", "1"), ("n", "1"), ("E_spice", "J"), ("E_model", "J"),
+                                          ("E_dyn_spice", "J"), ("E_dyn_model", "J"), ("E_gate_spice", "J"),
                                           ("t_settle_spice", "s")])
     table.ngspice_version = get_backend(spice.backend).version()
     table.sources = {f"netlists/{f}": sha256_file(netlists_dir() / f)

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ConvergenceError
 
 #: A cell law: given cell voltages v (and column-node voltages vs), return (I, dI/dv).
 CellLaw = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -183,7 +183,9 @@ def _diag_A(R: int, C: int, r_row: float, r_col: float) -> np.ndarray:
 
 
 def _pcg(dinv_cell, b, r_row, r_col, x0, tol, maxiter):
-    """Batched PCG for (diag(dinv_cell) + A) x = b over the last two axes."""
+    """Batched PCG for (diag(dinv_cell) + A) x = b over the last two axes.
+
+    Returns ``(x, iterations, worst relative residual)``."""
     R, C = b.shape[-2:]
     precond = 1.0 / (dinv_cell + _diag_A(R, C, r_row, r_col))
     x = x0
@@ -208,7 +210,8 @@ def _pcg(dinv_cell, b, r_row, r_col, x0, tol, maxiter):
         beta = rz_new / np.where(rz == 0, 1.0, rz)
         rz = rz_new
         p = z + beta * p
-    return x, it
+    rel = float(np.max(np.sqrt(np.sum(r * r, axis=(-2, -1), keepdims=True)) / bnorm))
+    return x, it, rel
 
 
 @dataclass
@@ -218,6 +221,7 @@ class SolveInfo:
     newton: int
     cg: int
     residual: float
+    converged: bool = True
 
 
 def solve_cells(
@@ -239,8 +243,8 @@ def solve_cells(
     """
     Vb = V[..., :, None] * np.ones_like(G)
     if law is None:
-        x, it = _pcg(1.0 / G, Vb, r_row, r_col, Vb * G, tol, maxiter)
-        return x, SolveInfo(0, it, 0.0)
+        x, it, rel = _pcg(1.0 / G, Vb, r_row, r_col, Vb * G, tol, maxiter)
+        return x, _finish(SolveInfo(0, it, rel, rel < tol))
     # Newton on R(I) = I - f(V - A I, vs(I)), symmetrised step (1/f' + A) d = -R / f'.
     zeros = np.zeros_like(Vb)
     I, dI = law(Vb, zeros)
@@ -253,12 +257,21 @@ def solve_cells(
         scale = np.max(np.abs(f)) or 1.0
         res = float(np.max(np.abs(Rk)) / scale)
         if res < tol:
-            return I, SolveInfo(k - 1, cg_total, res)
+            return I, _finish(SolveInfo(k - 1, cg_total, res, True))
         df = np.maximum(df, 1e-30)
-        d, it = _pcg(1.0 / df, -Rk / df, r_row, r_col, np.zeros_like(I), max(tol, 1e-3 * res), maxiter)
+        d, it, _ = _pcg(1.0 / df, -Rk / df, r_row, r_col, np.zeros_like(I), max(tol, 1e-3 * res), maxiter)
         cg_total += it
         I = I + d
-    return I, SolveInfo(max_newton, cg_total, res)
+    return I, _finish(SolveInfo(max_newton, cg_total, res, False))
+
+
+def _finish(info: SolveInfo) -> SolveInfo:
+    if not info.converged:
+        raise ConvergenceError(
+            f"behavioral crossbar solver did not converge (residual {info.residual:.1e} after "
+            f"{info.newton} Newton / {info.cg} CG steps); the case is probably far outside the calibrated range"
+        )
+    return info
 
 
 def solve_behavioral(G, V, r_row: float, r_col: float | None = None, law: CellLaw | None = None,

@@ -133,41 +133,67 @@ class CrossbarModel:
 def read(model: "CrossbarModel", G, V, p) -> ReadResult:
     """A read operation of one input vector: currents, energy and latency.
 
-    Energy: :func:`energy_model` with the table's fitted ``c_cell_eff`` for the kind, over the
-    table's read period.  Latency: the read period ``t_read``; the table's transients show the
-    array itself settles within it (``energy/t_settle_spice``), so the period, set by the
-    periphery, is the latency.  Validity as for :meth:`CrossbarModel.solve`.
+    Energy: :func:`energy_model` over the table's read period ``t_read`` with its input edge
+    ``t_rise``.  Latency: the read period; the table's transients show the array itself settles
+    well within it (``energy/t_settle_spice``), so the period, set by the periphery, is the
+    latency.  Validity as for :meth:`CrossbarModel.solve`.
     """
     a = model.attrs
-    c_cell = float(a.get("c_cell_eff", {}).get(p.kind, 0.0))
     V = np.asarray(V, dtype=float)
     if V.ndim != 1:
         raise ValueError("read() takes one input vector V[rows]")
-    res = model.solve(G, V, p)
-    e, _ = energy_model(model, G, V, p, a["t_read"], a["t_rise"], c_cell=c_cell)
-    why = list(res.reasons)
-    if p.kind not in a.get("c_cell_eff", {}):
-        why.append(f"no transient energy calibration for kind {p.kind!r}")
-    return ReadResult(res.I, e, float(a["t_read"]), not why, why)
+    e = energy_model(model, G, V, p, a["t_read"], a["t_rise"])
+    why = list(e.reasons)
+    if p.kind not in a.get("energy_kinds", []):
+        why.append(f"no transient energy check for kind {p.kind!r}")
+    return ReadResult(e.I, e.total, float(a["t_read"]), not why, why)
 
 
-def energy_model(model: CrossbarModel, G, V, p, t_read: float, t_rise: float,
-                 c_cell: float | None = None) -> tuple[float, float]:
-    """Read energy inside the boundary (see cosim.calibration.crossbar) for one input vector.
+@dataclass
+class EnergyEstimate:
+    """Read energy inside the boundary (J), split into its static and capacitive parts."""
 
-    Returns ``(E_without_cell_capacitance, Q)`` with ``E = E0 + c_cell·Q`` the model:
-    ``E0 = P_static·(t_read − 2/3·t_rise) + c_row·Σ_nodes V_row_node²``, the static power drawn
-    from the drivers over the period (a linear ramp of ``t_rise`` delivers a third of it) plus the
-    charge drawn into the row-wire capacitance; ``Q = Σ_cells V_row_node²`` multiplies the
-    effective switched capacitance per cell fitted from SPICE transients (``c_cell_eff``).
-    When ``c_cell`` is given, returns ``(E, Q)`` with it included.
+    total: float
+    static: float
+    dynamic: float
+    I: np.ndarray
+    reasons: list[str]
+
+
+#: Gauss–Legendre nodes/weights on [0, 1] for the quasi-static energy of the input ramp.
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(4)
+_GL_X, _GL_W = (_GL_X + 1) / 2, _GL_W / 2
+
+
+def ramp_power(model: CrossbarModel, G, V, p) -> tuple[np.ndarray, np.ndarray, ModelResult]:
+    """Static power drawn from the drivers at input fractions s = Gauss nodes and s = 1 (W)."""
+    s = np.append(_GL_X, 1.0)
+    res = model.solve(G, s[:, None] * V[None, :], p)
+    P = np.einsum("kr,kr->k", s[:, None] * V[None, :], res.cells.sum(axis=-1))
+    return s, P, res
+
+
+def energy_model(model: CrossbarModel, G, V, p, t_read: float, t_rise: float) -> EnergyEstimate:
+    """Read energy of one input vector over a period ``t_read`` starting with a linear input edge ``t_rise``.
+
+    Static part: the drivers' quasi-static power integrated over the period — over the edge,
+    ``t_rise·∫₀¹ P(s·V) ds`` (Gauss–Legendre on the behavioral solution, exact for nonlinear cells
+    too), then ``P(V)·(t_read − t_rise)``.
+    Capacitive part: with the edge much slower than the wires' RC (checked: ``t_rise`` ≥ 10× the
+    Elmore delay, else flagged), the drivers charge every wire node adiabatically and deliver
+    the energy it stores, ``½·Σ C·v_node²`` (Tellegen; the extra resistive loss is of order RC/t_rise).
+    Device capacitances (the 1T1R transistor's) are not in the model: the transients show their size.
     """
-    res = model.solve(G, V, p)
-    cells = res.cells
-    v_row_node = V[:, None] - row_drop(cells, p.r_row)
-    p_static = float(np.sum(V * cells.sum(axis=-1)))
-    q = float(np.sum(v_row_node**2))
-    e0 = p_static * (t_read - 2.0 / 3.0 * t_rise) + p.c_row * q + p.c_col * float(np.sum(column_node_voltage(cells, p.r_col) ** 2))
-    if c_cell is None:
-        return e0, q
-    return e0 + c_cell * q, q
+    V = np.asarray(V, dtype=float)
+    s, P, res = ramp_power(model, G, V, p)
+    e_static = t_rise * float(np.dot(_GL_W, P[:-1])) + P[-1] * (t_read - t_rise)
+    cells = res.cells[-1]
+    v_row = V[:, None] - row_drop(cells, p.r_row)
+    v_col = column_node_voltage(cells, p.r_col)
+    e_dyn = 0.5 * (p.c_row * float(np.sum(v_row**2)) + p.c_col * float(np.sum(v_col**2)))
+    why = list(res.reasons)
+    n_r, n_c = G.shape
+    tau = (p.r_row * p.c_row * n_c * (n_c + 1) + p.r_col * p.c_col * n_r * (n_r + 1)) / 2
+    if t_rise < 10 * tau:
+        why.append(f"input edge {t_rise:g} s not slow against the wire RC ({tau:g} s): capacitive energy unvalidated")
+    return EnergyEstimate(e_static + e_dyn, e_static, e_dyn, res.I[-1], why)

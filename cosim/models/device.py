@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ModelRangeError
+from ..errors import ConvergenceError, ModelRangeError
 
 
 def _check_range(name: str, x: np.ndarray, lo: float, hi: float) -> None:
@@ -110,6 +110,9 @@ def one_t_one_r_law(G: np.ndarray, fet: TransistorTable, iterations: int = 20, t
             x = x - step
             if np.max(np.abs(step)) < tol:
                 break
+        else:
+            raise ConvergenceError(f"1T1R cell solve did not converge in {iterations} steps "
+                                   f"(last step {np.max(np.abs(step)):.1e} V)")
         I_t, g = fet(x, vs)
         g = np.maximum(g, 1e-12)
         return G * (v - x), G * g / (G + g)

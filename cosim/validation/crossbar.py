@@ -114,12 +114,15 @@ def format_energy(model: CrossbarModel) -> str:
     e = model.energy
     if "E_spice" not in e:
         return "(the table holds no transient reads)"
-    head = f"{'kind':<13}{'size':>9}{'E spice (pJ)':>14}{'E model (pJ)':>14}{'rel err':>10}{'settle (ps)':>13}"
+    head = (f"{'kind':<13}{'size':>9}{'E spice pJ':>12}{'E model pJ':>12}{'rel err':>10}"
+            f"{'Edyn spice fJ':>15}{'Edyn model fJ':>15}{'E gate fJ':>11}{'settle ps':>11}")
     lines = [head, "-" * len(head)]
     for i in np.lexsort((e["n"], e["kind"])):
         n = int(e["n"][i])
-        lines.append(f"{str(e['kind'][i]):<13}{f'{n}x{n}':>9}{e['E_spice'][i] * 1e12:>14.4f}{e['E_model'][i] * 1e12:>14.4f}"
-                     f"{e['E_model'][i] / e['E_spice'][i] - 1:>10.1e}{e['t_settle_spice'][i] * 1e12:>13.1f}")
+        lines.append(f"{str(e['kind'][i]):<13}{f'{n}x{n}':>9}{e['E_spice'][i] * 1e12:>12.4f}{e['E_model'][i] * 1e12:>12.4f}"
+                     f"{e['E_model'][i] / e['E_spice'][i] - 1:>10.1e}{e['E_dyn_spice'][i] * 1e15:>15.3f}"
+                     f"{e['E_dyn_model'][i] * 1e15:>15.3f}{e['E_gate_spice'][i] * 1e15:>11.3f}"
+                     f"{e['t_settle_spice'][i] * 1e12:>11.1f}")
     return "\n".join(lines)
 
 
