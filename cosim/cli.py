@@ -48,36 +48,58 @@ def _settings(args):
                                           timeout=getattr(args, "timeout", None), jobs=getattr(args, "jobs", None))
 
 
-def load_array(path: str, what: str):
-    """Read ``.npy`` or ``.csv`` (comma-separated, no header) into a float array."""
+def load_array(path: str, what: str, ndim: int):
+    """Read ``.npy`` or ``.csv`` (comma-separated, no header) into a float array of at least ``ndim`` dims."""
     import numpy as np
 
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{what} file {p} not found")
+    suffix = p.suffix.lower()
+    if suffix not in (".npy", ".csv", ".txt"):
+        raise ConfigError(f"{what} file {p}: use .npy or .csv")
     try:
-        if p.suffix.lower() == ".npy":
+        if suffix == ".npy":
             arr = np.load(p, allow_pickle=False)
-        elif p.suffix.lower() in (".csv", ".txt"):
-            arr = np.loadtxt(p, delimiter=",", ndmin=1)
         else:
-            raise ConfigError(f"{what} file {p}: use .npy or .csv")
-    except ConfigError:
-        raise
-    except (ValueError, OSError) as exc:
-        raise ConfigError(f"{what} file {p} cannot be read: {exc}") from None
-    return np.asarray(arr, dtype=float)
+            arr = np.loadtxt(p, delimiter=",", ndmin=ndim)
+        arr = np.asarray(arr, dtype=float)
+    except Exception as exc:  # numpy raises ValueError, EOFError, OSError, UnpicklingError… for bad files
+        raise ConfigError(f"{what} file {p} cannot be read as numbers: {type(exc).__name__}: {exc}") from None
+    if arr.size == 0:
+        raise ConfigError(f"{what} file {p} is empty")
+    return arr
 
 
-def save_array(path: str, arr) -> None:
-    import numpy as np
+def check_output(path: str, suffixes: tuple[str, ...], inputs: tuple[str, ...] = ()) -> Path:
+    """Refuse an output path that cannot be written, has the wrong suffix, or is one of the inputs —
+    before any work is done."""
+    import tempfile
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    if p.suffix.lower() == ".csv":
-        np.savetxt(p, np.atleast_2d(arr), delimiter=",", fmt="%.17g")
+    if p.is_dir():
+        raise ConfigError(f"output {p} is a directory")
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise ConfigError(f"output {p}: use one of {', '.join(suffixes)}")
+    if any(Path(i).resolve() == p.resolve() for i in inputs if i):
+        raise ConfigError(f"output {p} is also an input; choose another name")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=p.parent, prefix=".cosim-write-test-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"cannot write to {p.parent}: {exc.strerror or exc}") from None
+    return p
+
+
+def save_array(path: Path, arr) -> None:
+    import numpy as np
+
+    if path.suffix.lower() == ".csv":
+        np.savetxt(path, np.atleast_2d(arr), delimiter=",", fmt="%.17g")
     else:
-        np.save(p, arr)
+        with open(path, "wb") as f:  # np.save(path) would append .npy to other names
+            np.save(f, arr)
 
 
 # --------------------------------------------------------------------------- doctor
@@ -88,15 +110,20 @@ def table_status(path: Path) -> tuple[bool, str]:
     from .resources import circuits_dir
     from .store import read_table, stale_sources
 
+    import h5py
+
     try:
-        t = read_table(path, "cosim." + path.stem.split(".")[0])
-    except (CosimError, KeyError) as exc:
+        with h5py.File(path, "r") as f:
+            schema = str(f.attrs.get("schema", ""))
+        t = read_table(path, schema)
+    except (CosimError, KeyError, OSError) as exc:
         return False, f"UNREADABLE  {exc}"
     stale = stale_sources(t, circuits_dir().parent)
     if stale:
         return False, (f"STALE ({', '.join(stale)} changed since {t.created}; "
-                       f"rerun 'cosim calibrate {path.stem}')")
-    return True, f"up to date (created {t.created}, ngspice {t.ngspice_version})"
+                       f"rerun 'cosim calibrate {schema.split('.')[-1]}')")
+    kind = "quick table, " if t.attrs.get("quick") else ""
+    return True, f"up to date ({kind}created {t.created}, ngspice {t.ngspice_version})"
 
 
 
@@ -148,9 +175,9 @@ def cmd_calibrate_crossbar(args) -> int:
 
     s = _settings(args)
     spec = load_spec(args.spec, quick=args.quick)
-    out = Path(args.out) if args.out else calibration_dir() / "crossbar.h5"
-    if out.exists() and not out.is_file():
-        raise ConfigError(f"--out {out} exists and is not a file")
+    # a quick table never replaces the shipped full one unless asked to by name
+    out = Path(args.out) if args.out else calibration_dir() / ("crossbar_quick.h5" if args.quick else "crossbar.h5")
+    check_output(str(out), (".h5", ".hdf5"))
     table = calibrate(spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate", not args.quiet),
                       spec_path=args.spec)
     table.attrs["quick"] = bool(args.quick)
@@ -167,6 +194,27 @@ def cmd_validate_crossbar(args) -> int:
     from .validation import write_checks
     from .validation.crossbar import checks_for, format_sweep, format_table, parity_plot, validate, write_report
 
+    from .netlist import KINDS
+    from .errors import UnknownNameError
+
+    if not args.kinds or not args.sizes or not args.r_wire:
+        raise ConfigError("--kinds, --sizes and --r-wire need at least one value each")
+    for k in args.kinds:
+        if k not in KINDS:
+            raise UnknownNameError("crossbar kind", k, KINDS)
+    if any(n < 2 or n > 256 for n in args.sizes):
+        raise ConfigError("--sizes must lie in 2..256")
+    if any(not (r >= 0) for r in args.r_wire):
+        raise ConfigError("--r-wire values must be >= 0 ohm")
+    if args.cases < 1 or args.inputs < 1:
+        raise ConfigError("--cases and --inputs must be >= 1")
+    if not 1 <= args.adc_bits <= 24:
+        raise ConfigError("--adc-bits must lie in 1..24")
+    if not args.max_rel_err > 0:
+        raise ConfigError("--max-rel-err must be > 0")
+    for out, suf in ((args.json, (".json",)), (args.plot, (".png",)), (args.report, (".md",))):
+        if out:
+            check_output(out, suf)
     s = _settings(args)
     model = CrossbarModel.load(args.table)
     results = validate(model, kinds=args.kinds, sizes=args.sizes, r_wire=args.r_wire, cases=args.cases,
@@ -217,8 +265,9 @@ def cmd_crossbar_solve(args) -> int:
         raise UnknownNameError("model", args.model, MODELS)
     if args.kind not in KINDS:
         raise UnknownNameError("crossbar kind", args.kind, KINDS)
-    G = load_array(args.g, "G")
-    V = load_array(args.v, "V")
+    out = check_output(args.out, (".npy", ".csv"), (args.g, args.v))
+    G = load_array(args.g, "G", 2)
+    V = load_array(args.v, "V", 1)
     model = None
     if args.model == "behavioral" or args.table:
         from .models.crossbar_model import CrossbarModel
@@ -243,8 +292,8 @@ def cmd_crossbar_solve(args) -> int:
 
         I, _ = spice_array(p, G, V, _settings(args).spice)
         I = I.reshape(V.shape[:-1] + (G.shape[1],))
-    save_array(args.out, I)
-    print(f"wrote {args.out}: column currents {I.shape} A, model {args.model}" + (f" ({note})" if note else ""))
+    save_array(out, I)
+    print(f"wrote {out}: column currents {I.shape} A, model {args.model}" + (f" ({note})" if note else ""))
     return 0
 
 
@@ -254,12 +303,14 @@ def cmd_crossbar_netlist(args) -> int:
     from .models.crossbar import check_inputs
     from .netlist import Inputs, Op, render_crossbar
 
-    G = load_array(args.g, "G")
-    V = load_array(args.v, "V")
+    out = check_output(args.out, (".cir", ".sp", ".spice", ".net"), (args.g, args.v))
+    G = load_array(args.g, "G", 2)
+    V = load_array(args.v, "V", 1)
     p = _params_from_args(args)
     G, V = check_inputs(G, V, p.r_row, p.r_col)
-    analysis = Op(V) if V.ndim == 1 else Inputs(V)
-    Path(args.out).write_text(render_crossbar(p, G, analysis))
+    V = V.reshape(-1, V.shape[-1])
+    analysis = Op(V[0]) if V.shape[0] == 1 else Inputs(V)
+    out.write_text(render_crossbar(p, G, analysis))
     print(f"wrote {args.out}; run it by hand with: ngspice -b {args.out}")
     return 0
 
@@ -299,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "composed behavioral array model against full-array SPICE over the sweep in "
                                       "circuits/crossbar.toml, fit read energy from transients, and write the table "
                                       "atomically (an existing table is replaced only when the run succeeds).")
-    p.add_argument("--quick", action="store_true", help="the spec's small [quick] sweep (under two minutes)")
+    p.add_argument("--quick", action="store_true", help="the spec's small [quick] sweep (seconds; default --out "
+                                                          "calibration/crossbar_quick.h5, never the shipped table)")
     p.add_argument("--spec", help="sweep spec TOML (default: circuits/crossbar.toml)")
     p.add_argument("--out", help="table to write (default: the shipped calibration/crossbar.h5)")
     spice_opts(p)

@@ -196,3 +196,84 @@ def test_pyspice_backend_is_quiet(case):
                           "1t1r", "--out", str(d / "o.npy")], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stderr == "", out.stderr
     assert out.stdout.startswith("wrote ")
+
+
+@pytest.mark.parametrize("content, name, msg", [
+    (b"", "G.npy", "cannot be read"),
+    (b"a,b\nc,d\n", "G.csv", "cannot be read"),
+    (None, "G.txt.gz", "use .npy or .csv"),
+])
+def test_unreadable_inputs(case, capsys, content, name, msg):
+    d, _, _ = case
+    f = d / name
+    f.write_bytes(content if content is not None else b"1")
+    assert main(["crossbar", "solve", "--g", str(f), "--v", str(d / "V.npy"), "--r-wire", "1", "--model", "exact",
+                 "--out", str(d / "o.npy")]) == 2
+    assert msg in _error_line(capsys)
+
+
+def test_string_npy_and_nan(case, capsys):
+    d, G, V = case
+    np.save(d / "s.npy", np.array(["a", "b"]))
+    assert main(["crossbar", "solve", "--g", str(d / "s.npy"), "--v", str(d / "V.npy"), "--r-wire", "1",
+                 "--model", "exact", "--out", str(d / "o.npy")]) == 2
+    _error_line(capsys)
+    G2 = G.copy(); G2[0, 0] = np.nan
+    np.save(d / "nan.npy", G2)
+    assert main(["crossbar", "solve", "--g", str(d / "nan.npy"), "--v", str(d / "V.npy"), "--r-wire", "1",
+                 "--model", "exact", "--out", str(d / "o.npy")]) == 2
+    assert "finite" in _error_line(capsys)
+
+
+def test_single_column_csv_is_2d(case):
+    d, G, V = case
+    np.savetxt(d / "g1.csv", G[:, :1], delimiter=",")
+    assert main(["crossbar", "solve", "--g", str(d / "g1.csv"), "--v", str(d / "V.npy"), "--r-wire", "1",
+                 "--model", "exact", "--out", str(d / "o.csv")]) == 0
+    assert np.loadtxt(d / "o.csv", delimiter=",").shape == ()
+
+
+@pytest.mark.parametrize("out, msg", [("I.txt", "use one of"), ("G.npy", "also an input"), (".", "directory")])
+def test_bad_outputs_refused_before_work(case, capsys, out, msg):
+    d, _, _ = case
+    before = (d / "G.npy").read_bytes()
+    assert main(["crossbar", "solve", "--g", str(d / "G.npy"), "--v", str(d / "V.npy"), "--r-wire", "1",
+                 "--model", "exact", "--out", str(d / out)]) == 2
+    assert msg in _error_line(capsys)
+    assert (d / "G.npy").read_bytes() == before
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--cases", "0"], ">= 1"), (["--sizes", "1"], "2..256"), (["--sizes", ""], "at least one"),
+    (["--kinds", "3t3r"], "unknown crossbar kind"), (["--r-wire", "-1"], ">= 0"),
+    (["--json", "x.txt"], "use one of .json"),
+])
+def test_validate_bad_arguments(capsys, args, msg, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "crossbar", "-q"] + args) == 2
+    assert msg in _error_line(capsys)
+
+
+@pytest.mark.parametrize("bad, msg", [
+    ("memristor_v = [0.75, -0.25, 0.001]", "start < stop"),
+    ("memristor_v = 'x'", "bad value"),
+    ("t_read = 1e-12", "t_sim < t_read"),
+])
+def test_bad_spec_values(tmp_path, capsys, bad, msg):
+    from cosim.resources import circuits_dir
+
+    text = (circuits_dir() / "crossbar.toml").read_text()
+    key = bad.split(" =")[0]
+    lines = [bad if l.startswith(key + " ") else l for l in text.splitlines()]
+    spec = tmp_path / "s.toml"
+    spec.write_text("\n".join(lines))
+    assert main(["calibrate", "crossbar", "--spec", str(spec), "--out", str(tmp_path / "t.h5"), "-q"]) == 2
+    assert msg in _error_line(capsys)
+    assert not (tmp_path / "t.h5").exists()
+
+
+def test_unwritable_output_refused_before_work(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["calibrate", "crossbar", "--quick", "--out", str(blocker / "t.h5"), "-q"]) == 2
+    assert "cannot write" in _error_line(capsys)

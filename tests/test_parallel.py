@@ -25,9 +25,12 @@ def test_streams_differ_by_key_and_seed():
 
 
 def _blas_threads(_):
+    import numpy  # noqa: F401  (loads the BLAS pool)
     from threadpoolctl import threadpool_info
 
-    return max((i["num_threads"] for i in threadpool_info()), default=1)
+    pools = [i["num_threads"] for i in threadpool_info()]
+    assert pools, "no BLAS/OpenMP pool found: the pinning would be untested"
+    return max(pools)
 
 
 def test_workers_pin_blas_to_one_thread():

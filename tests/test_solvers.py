@@ -20,7 +20,8 @@ def test_exact_solver_reproduces_published_ir_drop_table(r, R, n, deficit):
     V = np.full(n, 0.2)
     I = solve_exact(G, V, r, r)
     got = 1.0 - I.mean() / (V @ G).mean()
-    assert got == pytest.approx(deficit, abs=0.0051 if deficit < 0.1 else 0.011)
+    # the published figures carry two significant digits
+    assert got == pytest.approx(deficit, rel=0.06, abs=0.0006)
 
 
 def test_exact_solver_against_dense_kirchhoff(rng):

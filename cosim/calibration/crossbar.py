@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..errors import CalibrationError, ConfigError
+from ..errors import CalibrationError, ConfigError, SimulationError
 from ..models.crossbar import solve_cells
 from ..models.crossbar_model import (_GL_W, CrossbarModel, energy_model, error_metrics, full_scale_current,
                                      ramp_power)
@@ -106,6 +106,16 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> Crossba
         )
     except KeyError as exc:
         raise ConfigError(f"sweep spec {path} lacks {exc.args[0]!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"sweep spec {path}: bad value ({exc})") from None
+    for name in ("memristor_v", "fet_vds", "fet_vs"):
+        grid = getattr(spec, name)
+        if len(grid) != 3 or not (grid[0] < grid[1] and grid[2] > 0):
+            raise ConfigError(f"sweep spec {path}: [cell] {name} must be [start, stop, step] with start < stop, step > 0")
+    if any(not (r >= 0) for r in spec.r_wire):
+        raise ConfigError(f"sweep spec {path}: r_wire values must be >= 0 ohm")
+    if not (0 < spec.t_rise < spec.t_sim < spec.t_read):
+        raise ConfigError(f"sweep spec {path}: need 0 < t_rise < t_sim < t_read")
     for k in spec.kinds + spec.energy_kinds:
         if k not in KINDS:
             from ..errors import UnknownNameError
@@ -131,9 +141,16 @@ def random_case(rng: np.random.Generator, n: int, g_min: float, g_max: float, v_
     return G, V
 
 
-def column_currents(res, n_cols: int) -> np.ndarray:
-    """Stack ``i(vsense<j>)`` into ``I[points, cols]`` (A, positive into the virtual ground)."""
-    return np.stack([np.atleast_1d(res[f"i(vsense{j})"]) for j in range(n_cols)], axis=-1)
+def column_currents(res, n_cols: int, n_points: int | None = None) -> np.ndarray:
+    """Stack ``i(vsense<j>)`` into ``I[points, cols]`` (A, positive into the virtual ground).
+
+    With ``n_points``, a result with another number of points (a sweep cut short) is an error."""
+    I = np.stack([np.atleast_1d(res[f"i(vsense{j})"]) for j in range(n_cols)], axis=-1)
+    if n_points is not None and I.shape[0] != n_points:
+        raise SimulationError(f"ngspice returned {I.shape[0]} points, expected {n_points}", log=res.log)
+    if not np.all(np.isfinite(I)):
+        raise SimulationError("ngspice returned non-finite column currents", log=res.log)
+    return I
 
 
 def spice_array(p: CrossbarParams, G, V, spice: SpiceSettings) -> tuple[np.ndarray, float]:
@@ -141,7 +158,7 @@ def spice_array(p: CrossbarParams, G, V, spice: SpiceSettings) -> tuple[np.ndarr
     V = np.atleast_2d(V)
     analysis = Op(V[0]) if V.shape[0] == 1 else Inputs(V)
     res = get_backend(spice.backend).run(render_crossbar(p, G, analysis), timeout=spice.timeout)
-    return column_currents(res, G.shape[1]), res.elapsed_s
+    return column_currents(res, G.shape[1], V.shape[0]), res.elapsed_s
 
 
 def _item_memristor(spec: CrossbarSpec, spice: SpiceSettings) -> dict:

@@ -159,6 +159,12 @@ def _exe_version(path: str) -> str:
 
 
 _shared_lock = threading.Lock()
+_shared_broken: list[str] = []  # set when a background run could not be halted
+
+
+def _release(ng) -> None:
+    ng._ngspice_shared.ngSpice_Command(b"destroy all")
+    ng._ngspice_shared.ngSpice_Command(b"remcirc")
 
 
 @cache
@@ -220,6 +226,8 @@ class PySpiceBackend(Backend):
         from PySpice.Spice.NgSpice.Shared import NgSpiceCircuitError, NgSpiceCommandError
 
         with _shared_lock:
+            if _shared_broken:
+                raise BackendUnavailableError(f"libngspice unusable in this process: {_shared_broken[0]}")
             ng = _shared_instance()
             ng.transcript.clear()
             ng._ngspice_shared.ngSpice_Command(b"destroy all")
@@ -229,27 +237,32 @@ class PySpiceBackend(Backend):
                 ng.finished.clear()
                 ng.exec_command("bg_run")
             except (NgSpiceCircuitError, NgSpiceCommandError, NameError) as exc:
+                _release(ng)
                 text = _clean_log("\n".join(ng.transcript))
                 raise SimulationError(f"ngspice rejected the netlist: {_first_error(text) or exc}",
                                       netlist=netlist, log=text) from None
             if not ng.finished.wait(timeout):
                 ng._ngspice_shared.ngSpice_Command(b"bg_halt")
-                ng.finished.wait(30)
-                ng._ngspice_shared.ngSpice_Command(b"destroy all")
-                ng._ngspice_shared.ngSpice_Command(b"remcirc")
+                if not ng.finished.wait(30):
+                    _shared_broken.append(f"a run timed out after {timeout:g} s and could not be halted")
+                else:
+                    _release(ng)
                 raise SimulationError(f"ngspice timed out after {timeout:g} s", netlist=netlist,
                                       log=_clean_log("\n".join(ng.transcript)))
-            text = _clean_log("\n".join(ng.transcript))
-            _check_log(text, netlist)
-            new = [p for p in ng.plot_names if p not in before and p != "const"]
-            if not new:
-                raise SimulationError("ngspice produced no analysis results", netlist=netlist, log=text)
-            plots = {}
-            for pname in new:
-                vecs = {}
-                for vname in ng._convert_string_array(ng._ngspice_shared.ngSpice_AllVecs(pname.encode())):
-                    vecs[_normalise_shared(vname)] = _get_vec(ng, f"{pname}.{vname}")
-                plots[pname] = vecs
+            try:
+                text = _clean_log("\n".join(ng.transcript))
+                _check_log(text, netlist)
+                new = [p for p in ng.plot_names if p not in before and p != "const"]
+                if not new:
+                    raise SimulationError("ngspice produced no analysis results", netlist=netlist, log=text)
+                plots = {}
+                for pname in new:
+                    vecs = {}
+                    for vname in ng._convert_string_array(ng._ngspice_shared.ngSpice_AllVecs(pname.encode())):
+                        vecs[_normalise_shared(vname)] = _get_vec(ng, f"{pname}.{vname}")
+                    plots[pname] = vecs
+            finally:
+                _release(ng)  # free the circuit and its plots: libngspice keeps every loaded circuit
         last = new[0]  # ngspice lists the newest plot first
         return SimResult(vectors=plots[last], plot=last, log=text, plots=plots)
 

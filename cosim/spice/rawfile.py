@@ -50,8 +50,16 @@ def _header(buf: bytes, pos: int) -> tuple[dict, list[tuple[str, str]], int, str
 
 
 def read_raw(path: str | Path) -> list[RawPlot]:
-    """Parse every plot in a raw file."""
-    buf = Path(path).read_bytes()
+    """Parse every plot in a raw file; a truncated or malformed file raises SimulationError."""
+    try:
+        return _read_raw(Path(path).read_bytes())
+    except SimulationError:
+        raise
+    except (ValueError, IndexError, OSError) as exc:
+        raise SimulationError(f"unreadable ngspice raw file {path}: {exc}") from None
+
+
+def _read_raw(buf: bytes) -> list[RawPlot]:
     pos, plots = 0, []
     while pos < len(buf) and buf[pos:].strip():
         meta, variables, pos, kind = _header(buf, pos)
