@@ -182,6 +182,11 @@ def _diag_A(R: int, C: int, r_row: float, r_col: float) -> np.ndarray:
     return r_row * (np.arange(C)[None, :] + 1.0) + r_col * (R - np.arange(R)[:, None]).astype(float)
 
 
+def _bdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Σ a·b over the last two axes, kept as [..., 1, 1] (einsum: no temporary, unlike sum(a*b))."""
+    return np.einsum("...ij,...ij->...", a, b)[..., None, None]
+
+
 def _pcg(dinv_cell, b, r_row, r_col, x0, tol, maxiter):
     """Batched PCG for (diag(dinv_cell) + A) x = b over the last two axes.
 
@@ -192,25 +197,26 @@ def _pcg(dinv_cell, b, r_row, r_col, x0, tol, maxiter):
     r = b - (dinv_cell * x + wire_drop(x, r_row, r_col))
     z = precond * r
     p = z.copy()
-    rz = np.sum(r * z, axis=(-2, -1), keepdims=True)
-    bnorm = np.sqrt(np.sum(b * b, axis=(-2, -1), keepdims=True))
-    bnorm[bnorm == 0] = 1.0
+    rz = _bdot(r, z)
+    bnorm2 = _bdot(b, b)
+    bnorm2[bnorm2 == 0] = 1.0
+    tol2 = tol * tol
     it = 0
     for it in range(1, maxiter + 1):
         Ap = dinv_cell * p + wire_drop(p, r_row, r_col)
-        pAp = np.sum(p * Ap, axis=(-2, -1), keepdims=True)
+        pAp = _bdot(p, Ap)
         pAp[pAp == 0] = 1.0
         alpha = rz / pAp
-        x = x + alpha * p
-        r = r - alpha * Ap
-        if np.max(np.sqrt(np.sum(r * r, axis=(-2, -1), keepdims=True)) / bnorm) < tol:
+        x += alpha * p
+        r -= alpha * Ap
+        if np.max(_bdot(r, r) / bnorm2) < tol2:
             break
         z = precond * r
-        rz_new = np.sum(r * z, axis=(-2, -1), keepdims=True)
+        rz_new = _bdot(r, z)
         beta = rz_new / np.where(rz == 0, 1.0, rz)
         rz = rz_new
         p = z + beta * p
-    rel = float(np.max(np.sqrt(np.sum(r * r, axis=(-2, -1), keepdims=True)) / bnorm))
+    rel = float(np.sqrt(np.max(_bdot(r, r) / bnorm2)))
     return x, it, rel
 
 
@@ -231,13 +237,14 @@ def solve_cells(
     r_col: float,
     law: CellLaw | None = None,
     *,
-    tol: float = 1e-6,
+    tol: float = 1e-5,
     maxiter: int = 200,
     max_newton: int = 30,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Cell currents ``I[…, rows, cols]`` of a crossbar with IR drop.
 
-    ``law=None`` is the linear cell ``I = G·v``.  Otherwise ``law(v, v_s)`` returns the cell current
+    ``tol`` is the relative residual at which the iteration stops (1e-5 leaves an error of about
+    1e-6 against the exact solution at 64 × 64).  ``law=None`` is the linear cell ``I = G·v``.  Otherwise ``law(v, v_s)`` returns the cell current
     and its derivative with respect to the cell voltage ``v`` (row node minus column node), given
     the column-node voltage ``v_s`` (needed by 1T1R cells, whose transistor source sits on it).
     """
@@ -275,7 +282,7 @@ def _finish(info: SolveInfo) -> SolveInfo:
 
 
 def solve_behavioral(G, V, r_row: float, r_col: float | None = None, law: CellLaw | None = None,
-                     *, tol: float = 1e-6) -> np.ndarray:
+                     *, tol: float = 1e-5) -> np.ndarray:
     """Column currents (A) by the fast cell-current solver.  Same convention as :func:`solve_exact`."""
     r_col = r_row if r_col is None else r_col
     G, V = check_inputs(G, V, r_row, r_col)

@@ -122,7 +122,7 @@ class CrossbarModel:
             return self.memristor.law(G)
         return None
 
-    def solve(self, G, V, p, *, tol: float = 1e-6) -> ModelResult:
+    def solve(self, G, V, p, *, tol: float = 1e-5) -> ModelResult:
         """Column currents for parameters ``p`` (a :class:`~cosim.netlist.CrossbarParams`)."""
         G, V = check_inputs(G, V, p.r_row, p.r_col)
         cells, _ = solve_cells(G, V, p.r_row, p.r_col, self.law(p.kind, G), tol=tol)
