@@ -315,6 +315,36 @@ def cmd_crossbar_netlist(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- workload
+
+
+def cmd_workload_show(args) -> int:
+    import json
+
+    from .workloads import build_workload, load_model
+
+    w = build_workload(load_model(args.model), args.seq_len, args.batch, args.decode_tokens)
+    summary = w.summary()
+    s = w.shape
+    print(f"{s.name}: {s.family} {s.kind}, {s.n_layers} layers, hidden {s.d_model}, {s.n_heads} heads "
+          f"({s.n_kv_heads} kv), FFN {s.d_ff} ({s.ffn}), {s.norm}, vocab {s.vocab}")
+    print(f"run: batch {w.batch} x seq {w.seq_len}" + (f" + {w.decode_tokens} decoded tokens" if w.decode_tokens else ""))
+    print(f"  layer weights       {s.weight_params() / 1e6:>14,.1f} M parameters")
+    print(f"  MACs                {w.macs / 1e9:>14,.3f} G  (weights {w.weight_macs / 1e9:,.3f} G, "
+          f"attention Q.K/S.V {w.attention_macs / 1e9:,.3f} G)")
+    for phase in ("encode", "prefill", "decode"):
+        m = w.total(phase=phase)
+        if m:
+            print(f"    {phase:<17} {m / 1e9:>14,.3f} G")
+    for kind, n in sorted(w.elements_by_kind().items()):
+        print(f"  {kind:<19} {n / 1e6:>14,.3f} M elements" + ("  (exponentials)" if kind == "softmax" else ""))
+    if args.json:
+        out = check_output(args.json, (".json",))
+        out.write_text(json.dumps(summary, indent=2) + "\n")
+        print(f"wrote {out}")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -377,6 +407,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", help="write a Markdown report (held-out cases, calibration sweep, energy) here")
     spice_opts(p)
     p.set_defaults(func=cmd_validate_crossbar)
+
+    wl = sub.add_parser("workload", help="LLM workloads: shapes and operation counts")
+    wlsub = wl.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = wlsub.add_parser("show", help="operation counts of one run of a model",
+                         description="Count every operation of a forward pass (encoders: the whole sequence; "
+                                     "decoders: prefill plus decode with a KV cache). MODEL is a built-in name "
+                                     "or a path to an HF config.json.")
+    p.add_argument("model", help="built-in model name (see the error for the list) or path to a config.json")
+    p.add_argument("--seq-len", type=int, default=128, help="tokens per sequence (decoders: the prompt); default 128")
+    p.add_argument("--batch", type=int, default=1, help="sequences; default 1")
+    p.add_argument("--decode-tokens", type=int, help="tokens generated per sequence (decoders; default 128)")
+    p.add_argument("--json", help="write the summary as JSON here")
+    p.set_defaults(func=cmd_workload_show)
 
     xb = sub.add_parser("crossbar", help="one crossbar case from files")
     xbsub = xb.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -13,7 +13,7 @@ def _error_line(capsys):
 
 
 @pytest.mark.parametrize("argv", [[], ["doctor"], ["calibrate", "crossbar"], ["validate", "crossbar"],
-                                  ["crossbar", "solve"], ["crossbar", "netlist"]])
+                                  ["crossbar", "solve"], ["crossbar", "netlist"], ["workload", "show"]])
 def test_help_on_every_command(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv + ["--help"])
@@ -277,3 +277,14 @@ def test_unwritable_output_refused_before_work(tmp_path, capsys):
     blocker.write_text("x")
     assert main(["calibrate", "crossbar", "--quick", "--out", str(blocker / "t.h5"), "-q"]) == 2
     assert "cannot write" in _error_line(capsys)
+
+
+def test_workload_show(tmp_path, capsys):
+    import json
+
+    assert main(["workload", "show", "bert-large", "--seq-len", "128", "--json", str(tmp_path / "w.json")]) == 0
+    out = capsys.readouterr().out
+    assert "39.460 G" in out and "6.291 M elements  (exponentials)" in out
+    assert json.loads((tmp_path / "w.json").read_text())["macs"] == 39460012032
+    assert main(["workload", "show", "bert-huge"]) == 2
+    assert "valid: all-minilm-l6-v2" in _error_line(capsys)
