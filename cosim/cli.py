@@ -345,6 +345,24 @@ def cmd_workload_show(args) -> int:
     return 0
 
 
+def cmd_capacity(args) -> int:
+    from .system.capacity import get_cell, memory_cells, storage_area_m2
+    from .workloads import load_model
+
+    s = load_model(args.model)
+    names = args.cells or list(memory_cells())
+    cells = [get_cell(n) for n in names]
+    if not args.node > 0 or args.weight_bits < 1:
+        raise ConfigError("--node must be > 0 m and --weight-bits >= 1")
+    params = s.total_params()
+    print(f"{s.name}: {params / 1e9:,.3f} B parameters (layer matrices + embeddings), "
+          f"{args.weight_bits}-bit weights, F = {args.node * 1e9:g} nm")
+    for c in cells:
+        a = storage_area_m2(params, args.weight_bits, c, args.node)
+        print(f"  {c.name:<14} {a * 1e6:>12,.1f} mm^2   {c.description}")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -420,6 +438,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decode-tokens", type=int, help="tokens generated per sequence (decoders; default 128)")
     p.add_argument("--json", help="write the summary as JSON here")
     p.set_defaults(func=cmd_workload_show)
+
+    p = sub.add_parser("capacity", help="storage area of a model's weights per memory technology",
+                       description="Cells x cell area for the model's parameters (presets in "
+                                   "architectures/memory_cells.toml).")
+    p.add_argument("model", help="built-in model name or path to a config.json")
+    p.add_argument("--node", type=float, default=14e-9, help="feature size F in metres (default 14e-9)")
+    p.add_argument("--weight-bits", type=int, default=8, help="bits per weight (default 8)")
+    p.add_argument("--cells", type=_csv_list(str), help="comma-separated cell presets (default: all)")
+    p.set_defaults(func=cmd_capacity)
 
     xb = sub.add_parser("crossbar", help="one crossbar case from files")
     xbsub = xb.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -13,7 +13,8 @@ def _error_line(capsys):
 
 
 @pytest.mark.parametrize("argv", [[], ["doctor"], ["calibrate", "crossbar"], ["validate", "crossbar"],
-                                  ["crossbar", "solve"], ["crossbar", "netlist"], ["workload", "show"]])
+                                  ["crossbar", "solve"], ["crossbar", "netlist"], ["workload", "show"],
+                                  ["capacity"]])
 def test_help_on_every_command(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv + ["--help"])

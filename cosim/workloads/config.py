@@ -45,6 +45,21 @@ class TransformerShape:
     def d_head(self) -> int:
         return self.d_model // self.n_heads
 
+    type_vocab: int = 0
+    """Token-type embeddings (BERT: 2)."""
+    tied_lm_head: bool = True
+    """The LM head reuses the token embedding matrix (decoders)."""
+
+    def embedding_params(self) -> int:
+        """Token, learned-position and token-type embeddings (plus an untied LM head)."""
+        pos = self.max_positions * self.d_model if self.rotary_dim == 0 else 0
+        head = 0 if (self.tied_lm_head or self.kind == "encoder") else self.vocab * self.d_model
+        return self.vocab * self.d_model + pos + self.type_vocab * self.d_model + head
+
+    def total_params(self) -> int:
+        """Matrix weights of the layers plus embeddings (norm gains and biases left out)."""
+        return self.weight_params() + self.embedding_params()
+
     def weight_params(self) -> int:
         """Weights of the transformer layers' matrices (no embeddings, norms or biases)."""
         kv = 2 * self.d_model * self.n_kv_heads * self.d_head
@@ -88,6 +103,8 @@ def from_hf_config(d: dict, name: str) -> TransformerShape:
         n_layers=n_layers, d_model=d_model, n_heads=n_heads, n_kv_heads=n_kv, d_ff=d_ff, vocab=vocab,
         max_positions=max_pos, norm=norm, ffn=ffn, parallel_block=family in ("phi", "gptj"),
         rotary_dim=int(rot * (d_model // max(n_heads, 1))),
+        type_vocab=int(_get(d, "type_vocab_size", default=0)),
+        tied_lm_head=bool(_get(d, "tie_word_embeddings", default=family not in ("llama", "phi"))),
     )
     _check(shape)
     return shape
