@@ -396,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = calsub.add_parser("crossbar", help="crossbar cells, array checks and read energy → calibration/crossbar.h5",
                           description="Characterise the memristor and access transistor in ngspice, check the "
                                       "composed behavioral array model against full-array SPICE over the sweep in "
-                                      "circuits/crossbar.toml, fit read energy from transients, and write the table "
+                                      "circuits/crossbar.toml, check the read-energy model against transients, and write the table "
                                       "atomically (an existing table is replaced only when the run succeeds).")
     p.add_argument("--quick", action="store_true", help="the spec's small [quick] sweep (seconds; default --out "
                                                           "calibration/crossbar_quick.h5, never the shipped table)")
