@@ -110,3 +110,16 @@ def test_read_energy_against_spice_transient(quick_table, rng, kind, dyn_tol):
     assert 0 < ref["t_settle"] < 300e-12 - t_rise
     r = read(model, G, V, CrossbarParams.from_dict(model.attrs["params"]).replace(kind=kind))
     assert r.latency_s == model.attrs["t_read"] and r.validated
+
+
+@pytest.mark.slow
+def test_pyspice_backend_calibrates_the_same_table(quick_table, tmp_path):
+    """The whole quick calibration through libngspice (in joblib workers) equals the subprocess one."""
+    from cosim.cli import main
+
+    out = tmp_path / "pyspice.h5"
+    assert main(["calibrate", "crossbar", "--quick", "--backend", "pyspice", "-j", "2", "-q", "--out", str(out)]) == 0
+    a, b = read_table(quick_table, "cosim.crossbar"), read_table(out, "cosim.crossbar")
+    assert b.attrs["backend"] == "pyspice" and a.attrs["backend"] == "subprocess"
+    for name in ("memristor/i_unit", "fet/ids", "check/rel_l2", "energy/E_spice"):
+        np.testing.assert_allclose(b[name], a[name], rtol=1e-9, atol=1e-20, err_msg=name)
