@@ -19,7 +19,7 @@ def test_wheel_carries_data_and_finds_it(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("cosim/_data/netlists/crossbar_passive.cir.j2", "cosim/_data/netlists/models/ptm32_hp_nmos.lib",
                    "cosim/_data/circuits/crossbar.toml", "cosim/_data/calibration/crossbar.h5", "cosim/_data/workloads/bert-large.json",
-                   "cosim/_data/architectures/memory_cells.toml", "cosim/_data/architectures/isaac.toml", "cosim/cli.py"):
+                   "cosim/_data/architectures/memory_cells.toml", "cosim/_data/architectures/isaac.toml", "cosim/_data/architectures/a100.toml", "cosim/cli.py"):
         assert needed in names
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
