@@ -36,7 +36,7 @@ def _csv_list(kind):
         try:
             return [kind(x) for x in text.split(",") if x.strip()]
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {kind.__name__}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {kind.__name__}, got {text!r}") from None
 
     return parse
 
@@ -254,7 +254,6 @@ def _params_from_args(args, base=None):
 
 
 def cmd_crossbar_solve(args) -> int:
-    import numpy as np
 
     from .models.crossbar import check_inputs, solve_exact
     from .netlist import KINDS
@@ -298,7 +297,6 @@ def cmd_crossbar_solve(args) -> int:
 
 
 def cmd_crossbar_netlist(args) -> int:
-    import numpy as np
 
     from .models.crossbar import check_inputs
     from .netlist import Inputs, Op, render_crossbar

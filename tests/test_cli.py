@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cosim.cli import build_parser, main
+from cosim.cli import main
 
 
 def _error_line(capsys):

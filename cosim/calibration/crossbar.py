@@ -26,12 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..errors import CalibrationError, ConfigError, SimulationError
-from ..models.crossbar import solve_cells
+from ..errors import CalibrationError, ConfigError, SimulationError, UnknownNameError
 from ..models.crossbar_model import (_GL_W, CrossbarModel, energy_model, error_metrics, full_scale_current,
                                      ramp_power)
-from ..models.device import MemristorIV, TransistorTable
 from ..netlist import (KINDS, CrossbarParams, Inputs, Op, Tran, render_cell_fet, render_cell_memristor,
                        render_crossbar, template_sources)
 from ..parallel import item_rng, run_parallel
@@ -118,7 +115,6 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> Crossba
         raise ConfigError(f"sweep spec {path}: need 0 < t_rise < t_sim < t_read")
     for k in spec.kinds + spec.energy_kinds:
         if k not in KINDS:
-            from ..errors import UnknownNameError
             raise UnknownNameError("crossbar kind", k, KINDS)
     if not (0 < spec.g_min < spec.g_max):
         raise ConfigError("need 0 < g_min < g_max")

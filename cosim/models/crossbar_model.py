@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CalibrationError
 from .crossbar import check_inputs, column_node_voltage, row_drop, solve_cells
 from .device import MemristorIV, TransistorTable, one_t_one_r_law
 

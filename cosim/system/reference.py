@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..errors import ConfigError, UnknownNameError
 from ..resources import data_dir
