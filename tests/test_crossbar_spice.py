@@ -123,3 +123,29 @@ def test_pyspice_backend_calibrates_the_same_table(quick_table, tmp_path):
     assert b.attrs["backend"] == "pyspice" and a.attrs["backend"] == "subprocess"
     for name in ("memristor/i_unit", "fet/ids", "check/rel_l2", "energy/E_spice"):
         np.testing.assert_allclose(b[name], a[name], rtol=1e-9, atol=1e-20, err_msg=name)
+
+
+def test_refused_check_point_is_recorded_not_fatal(tmp_path, monkeypatch):
+    """A model refusal at the end of a long calibration keeps the SPICE work and marks the point."""
+    from cosim.calibration import crossbar as cal
+    from cosim.calibration.crossbar import calibrate, load_spec
+    from cosim.errors import ModelRangeError
+
+    real = CrossbarModel.solve
+
+    def refuse_16(self, G, V, p, **kw):
+        if G.shape[0] == 16 and p.kind == "passive":
+            raise ModelRangeError("test refusal")
+        return real(self, G, V, p, **kw)
+
+    monkeypatch.setattr(CrossbarModel, "solve", refuse_16)
+    spec = load_spec(quick=True)
+    spec = cal.CrossbarSpec(**{**spec.__dict__, "sizes": (8, 16), "kinds": ("passive",), "energy_kinds": (),
+                               "energy_sizes": ()})
+    t = calibrate(spec)
+    assert t.attrs["failed_checks"] and t.attrs["failed_checks"][0].startswith("passive/16/1:")
+    monkeypatch.setattr(CrossbarModel, "solve", real)
+    model = CrossbarModel.from_tables(t)
+    p = CrossbarParams.from_dict(model.attrs["params"])
+    assert not model.solve(np.full((16, 16), 1e-5), np.full(16, 0.1), p).validated
+    assert model.solve(np.full((8, 8), 1e-5), np.full(8, 0.1), p).validated

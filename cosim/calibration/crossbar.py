@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CalibrationError, ConfigError, SimulationError, UnknownNameError
+from ..errors import (CalibrationError, ConfigError, ConvergenceError, ModelRangeError, SimulationError,
+                      UnknownNameError)
 from ..models.crossbar_model import (_GL_W, CrossbarModel, energy_model, error_metrics, full_scale_current,
                                      ramp_power)
 from ..netlist import (KINDS, CrossbarParams, Inputs, Op, Tran, render_cell_fet, render_cell_memristor,
@@ -280,15 +281,24 @@ def calibrate(spec: CrossbarSpec, *, spice: SpiceSettings = SpiceSettings(), n_j
 
     # array checks: behavioral model vs full-array SPICE, per point
     worst: dict[tuple, list] = {}  # one row per (kind, n, r): worst error over its arrays, mean SPICE time
+    failed: list[str] = []  # points the model refused: recorded, never silently validated
     for r in (r for r in rest if "I_spice" in r):
         p = spec.params_for(r["kind"], r["r"])
-        I_model = model.solve(r["G"], r["V"], p).I
-        m = error_metrics(I_model, r["I_spice"], full_scale_current(r["n"], spec.g_max, p.v_read), adc_bits)
         acc = worst.setdefault((r["kind"], r["n"], r["r"]), [0.0, 0.0, 0.0])
+        try:
+            I_model = model.solve(r["G"], r["V"], p).I
+        except (ModelRangeError, ConvergenceError) as exc:
+            # keep the run's SPICE work: mark the point failed instead of discarding everything
+            failed.append(f"{r['kind']}/{r['n']}/{r['r']:g}: {exc}")
+            log.warning("calibration check %s %dx%d r=%g refused by the model: %s", r["kind"], r["n"], r["n"], r["r"], exc)
+            acc[0] = acc[1] = math.inf
+            continue
+        m = error_metrics(I_model, r["I_spice"], full_scale_current(r["n"], spec.g_max, p.v_read), adc_bits)
         acc[0] = max(acc[0], float(m["rel_l2"].max()))
         acc[1] = max(acc[1], float(m["lsb"].max()))
         acc[2] += r["spice_s"] / spec.inputs / spec.arrays
     rows = [(*key, *vals) for key, vals in worst.items()]
+    table.attrs["failed_checks"] = sorted(set(failed))
     _put_columns(table, "check", rows, [("kind", "1"), ("n", "1"), ("r_wire", "ohm"), ("rel_l2", "1"),
                                         ("err_lsb", "1"), ("spice_s_per_input", "s")])
 

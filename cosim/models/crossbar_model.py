@@ -104,6 +104,10 @@ class CrossbarModel:
             why.append(f"G outside validated {a.get('g_min', 0):g}..{a.get('g_max', 0):g} S")
         if V.min() < 0 or V.max() > a.get("v_read", 0) * (1 + 1e-9):
             why.append(f"inputs outside validated 0..{a.get('v_read', 0):g} V")
+        for f in a.get("failed_checks", []):  # "kind/n/r: reason" — a refused calibration point
+            fk, fn, fr = f.split(":", 1)[0].split("/")
+            if fk == kind and n >= int(fn) and max(r_row, r_col) >= float(fr):
+                why.append(f"calibration check failed at {fk} {fn}x{fn} r={fr} ohm")
         return why
 
     # ------------------------------------------------------------------ solving
