@@ -361,6 +361,163 @@ def cmd_capacity(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- system simulator
+
+
+def _parse_sets(items: list[str] | None) -> dict:
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise ConfigError(f"--set {it!r}: expected FIELD=VALUE, e.g. compute.adc_bits=4")
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _outputs(args, base: str | None = None) -> dict[str, Path | None]:
+    """Check every requested output before any work; ``--out-dir`` fills in the ones not given."""
+    outs = {}
+    d = Path(args.out_dir) if getattr(args, "out_dir", None) else None
+    for name, suffixes, default in (("json", (".json",), "json"), ("csv", (".csv",), "csv"),
+                                    ("report", (".md", ".html"), "md")):
+        path = getattr(args, name, None)
+        if path is None and d is not None and base:
+            path = str(d / f"{base}.{default}")
+        outs[name] = check_output(path, suffixes) if path else None
+    return outs
+
+
+def cmd_run(args) -> int:
+    from .system import report
+    from .system.runs import run
+
+    outs = _outputs(args, f"{Path(args.model).stem}_{Path(args.arch).stem}_s{args.seq_len}_b{args.batch}")
+    r = run(args.model, args.arch, args.seq_len, args.batch, args.decode_tokens, _parse_sets(args.set), args.table)
+    report.print_summary(r)
+    if outs["json"]:
+        report.write_json(r, outs["json"])
+        print(f"wrote {outs['json']}")
+    if outs["csv"]:
+        report.write_rows(report.result_rows(r), outs["csv"])
+        print(f"wrote {outs['csv']}")
+    if outs["report"]:
+        png = outs["report"].with_suffix(".png")
+        report.plot_run(r, png)
+        report.write_report(report.markdown_run(r, png.name), outs["report"])
+        print(f"wrote {outs['report']} and {png}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .system import report
+    from .system.runs import compare
+
+    outs = _outputs(args, f"compare_{Path(args.model).stem}_s{args.seq_len}_b{args.batch}")
+    sims, refs, rows, rat, sens = compare(args.model, args.archs, args.seq_len, args.batch, args.decode_tokens,
+                                          args.table, sensitivity=not args.no_sensitivity)
+    print(f"{'architecture':<14} {'kind':<11} {'energy J':>11} {'area mm2':>11} {'latency ms':>11} {'ADP mm2*s':>11}")
+    f = report._fmt
+    for r in rows:
+        print(f"{r.arch:<14} {r.kind:<11} {f(r.energy_j):>11} {f(r.area_m2 and r.area_m2 * 1e6):>11} "
+              f"{f(r.latency_s and r.latency_s * 1e3):>11} {f(r.adp_m2s and r.adp_m2s * 1e6):>11}")
+    print(f"\nseed paper's claims ({report.PAPER_SOURCE}) beside ours (computed):")
+    for x in rat:
+        paper = f"{x['paper']:.0%}" if x["how"] == "reduction" else f"{x['paper']:g}x"
+        off = "" if x["off_by"] is None else f"   (off by {x['off_by']:.3g}x)"
+        print(f"  {x['label']:<30} paper {paper:>6}   ours {report.fmt_ratio(x['ours'], x['how']):>8}{off}")
+    if sens:
+        print(f"\nsensitivity ({len(sens)} variants of large-small) in the report")
+    if outs["json"]:
+        import json
+
+        outs["json"].write_text(json.dumps({
+            "model": args.model, "seq_len": args.seq_len, "batch": args.batch,
+            "rows": [r.__dict__ for r in rows], "paper_ratios": rat, "sensitivity": sens,
+            "runs": {a: r.summary() for a, r in sims.items()},
+            "references": {a: p.__dict__ for a, p in refs.items()}}, indent=2, default=str) + "\n")
+        print(f"wrote {outs['json']}")
+    if outs["csv"]:
+        report.write_rows([dict(r.__dict__) for r in rows], outs["csv"])
+        print(f"wrote {outs['csv']}")
+    if outs["report"]:
+        png = outs["report"].with_suffix(".png")
+        report.plot_compare(rows, png)
+        report.write_report(report.markdown_compare(args.model, args.seq_len, args.batch, rows, rat, sens, png.name,
+                                                    sims), outs["report"])
+        print(f"wrote {outs['report']} and {png}")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from .system import report
+    from .system.runs import sweep
+
+    if not args.param:
+        raise ConfigError("give at least one --param FIELD=V1,V2,... (e.g. compute.rows_per_conversion=3,15,127)")
+    params = {}
+    for it in args.param:
+        if "=" not in it:
+            raise ConfigError(f"--param {it!r}: expected FIELD=V1,V2,...")
+        k, v = it.split("=", 1)
+        vals = [x.strip() for x in v.split(",") if x.strip()]
+        if not vals:
+            raise ConfigError(f"--param {k}: no values")
+        params[k.strip()] = vals
+    out = check_output(args.out, (".csv",))
+    plot = check_output(args.plot, (".png", ".pdf", ".svg")) if args.plot else None
+    jobs = _settings(args).jobs
+    rows = sweep(args.model, args.arch, params, args.seq_len, args.batch, args.decode_tokens, n_jobs=jobs,
+                 progress=_progress("sweep", not args.quiet), table=args.table)
+    report.write_csv(rows, out)
+    bad = [r for r in rows if r.get("error")]
+    ok = [r for r in rows if not r.get("error")]
+    keys = list(params)
+    print(" ".join(f"{k:>22}" for k in keys) + f" {'energy J':>11} {'area mm2':>10} {'latency ms':>11} {'ADP mm2*s':>10}")
+    for r in rows[: args.show]:
+        if r.get("error"):
+            print(" ".join(f"{str(r[k]):>22}" for k in keys) + f"  error: {r['error']}")
+        else:
+            print(" ".join(f"{str(r[k]):>22}" for k in keys) + f" {r['energy_j']:>11.4g} {r['area_m2'] * 1e6:>10.4g} "
+                  f"{r['latency_s'] * 1e3:>11.4g} {r['adp_m2s'] * 1e6:>10.4g}")
+    if len(rows) > args.show:
+        print(f"... {len(rows) - args.show} more rows in {out}")
+    print(f"wrote {out}: {len(ok)} points" + (f", {len(bad)} impossible (error column)" if bad else ""))
+    if plot and ok:
+        report.plot_sweep(ok, keys, plot)
+        print(f"wrote {plot}")
+    return 0
+
+
+def cmd_arch_list(args) -> int:
+    from .system.arch import arch_names, load_arch
+    from .system.reference import load_reference, reference_platforms
+
+    for n in arch_names():
+        print(f"{n:<14} simulation  {load_arch(n).description}")
+    for n in reference_platforms():
+        print(f"{n:<14} reference   {load_reference(n).get('description', '')}")
+    return 0
+
+
+def cmd_arch_show(args) -> int:
+    from .system.arch import load_arch
+
+    a = load_arch(args.arch, _parse_sets(args.set))
+    d = a.to_dict()
+    print(f"{a.name}: {a.description}")
+    for sec in ("data", "compute", "memory", "digital", "reliability"):
+        for k, v in d[sec].items():
+            src = a.sources.get(f"{sec}.{k}", "")
+            print(f"  {sec + '.' + k:<30} {str(v):<16} {src}")
+    for sec in ("tile_components", "chip_components"):
+        for c in d[sec]:
+            print(f"  {sec[:-11] + ' component':<30} {c['name']} x {c['count']:g} ({c['ref']})")
+    print("assumptions:")
+    for x in a.assumptions:
+        print(f"  - {x}")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -445,6 +602,74 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-bits", type=int, default=8, help="bits per weight (default 8)")
     p.add_argument("--cells", type=_csv_list(str), help="comma-separated cell presets (default: all)")
     p.set_defaults(func=cmd_capacity)
+
+    def run_opts(p):
+        p.add_argument("--model", default="bert-large", help="built-in model name or path to a config.json "
+                                                            "(default bert-large)")
+        p.add_argument("--seq-len", type=int, default=128, help="tokens per sequence (decoders: the prompt); default 128")
+        p.add_argument("--batch", type=int, default=1, help="sequences; default 1")
+        p.add_argument("--decode-tokens", type=int, help="tokens generated per sequence (decoders; default 128)")
+        p.add_argument("--table", help="crossbar calibration table (default: the shipped calibration/crossbar.h5)")
+
+    def out_opts(p):
+        p.add_argument("--json", help="write the summary as JSON here")
+        p.add_argument("--csv", help="write the table as CSV here")
+        p.add_argument("--report", help="write a report (.md or .html, with a PNG of plots next to it)")
+        p.add_argument("--out-dir", help="write JSON, CSV and a Markdown report into this directory "
+                                         "(names derived from the run) unless given one by one")
+
+    p = sub.add_parser("run", help="system simulation: a model on an architecture → energy, area, latency",
+                       description="Map every operation of the model onto the architecture preset and report "
+                                   "energy (events x per-event energies), area (component inventory), latency "
+                                   "(schedule), area-delay product and their breakdowns. Per-event figures come "
+                                   "from calibration/ or cited constants; unvalidated ones are flagged.")
+    run_opts(p)
+    p.add_argument("--arch", default="large-small", help="architecture preset name or .toml path (default "
+                                                         "large-small; `cosim arch list` lists them)")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                   help="override a preset field, e.g. --set compute.rows_per_conversion=15 (repeatable)")
+    out_opts(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compare", help="several architectures and reference platforms side by side, with the "
+                                       "seed paper's ratios beside ours",
+                       description="Run each simulated architecture, add reference platforms (published figures, "
+                                   "labelled as such), compute the seed paper's headline ratios from the runs and "
+                                   "print them beside the paper's; where ours differ by more than 2x, try the "
+                                   "seed design's assumptions one at a time (sensitivity table in the report).")
+    run_opts(p)
+    p.add_argument("--archs", type=_csv_list(str), default=["large-small", "multi-bit", "single-bit", "a100", "tpuv4"],
+                   help="comma-separated presets and reference platforms (default: "
+                        "large-small,multi-bit,single-bit,a100,tpuv4)")
+    p.add_argument("--no-sensitivity", action="store_true", help="skip the sensitivity runs")
+    out_opts(p)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("sweep", help="design-space sweep over preset fields (joblib), one table and plots",
+                       description="Run the cartesian product of --param values in parallel and write one CSV "
+                                   "row per design point (an impossible point records its error and the sweep "
+                                   "goes on). Any preset field (compute.adc_bits, compute.rows_per_conversion, "
+                                   "compute.rows, compute.cell_bits, compute.tiles, ...) and seq_len, batch, "
+                                   "decode_tokens can be swept.")
+    run_opts(p)
+    p.add_argument("--arch", default="large-small", help="architecture preset (default large-small)")
+    p.add_argument("--param", action="append", metavar="FIELD=V1,V2,...", help="a swept field and its values "
+                                                                                "(repeatable: the product is run)")
+    p.add_argument("--out", default="sweep.csv", help="CSV table to write (default sweep.csv)")
+    p.add_argument("--plot", help="write plots of energy, latency, area and ADP against each swept field here")
+    p.add_argument("--show", type=int, default=20, help="rows to print (default 20)")
+    p.add_argument("--jobs", "-j", type=int, help="parallel workers (joblib); -1 = all cores; default 1")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
+    ar = sub.add_parser("arch", help="architecture presets: list, show with sources")
+    arsub = ar.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = arsub.add_parser("list", help="simulated presets and reference platforms")
+    p.set_defaults(func=cmd_arch_list)
+    p = arsub.add_parser("show", help="every field of a preset with its source, and its assumptions")
+    p.add_argument("arch", help="preset name or .toml path")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE", help="override a field (repeatable)")
+    p.set_defaults(func=cmd_arch_show)
 
     xb = sub.add_parser("crossbar", help="one crossbar case from files")
     xbsub = xb.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -1,0 +1,364 @@
+"""Crossbar accelerator architectures as named preset files (``architectures/NAME.toml``).
+
+A preset is nested frozen dataclasses, one documented field each.  Every figure in a preset file
+names its source in the file's ``[sources]`` table (key: the field's dotted path) or is one of its
+written-down ``assumptions``; :func:`load_arch` refuses a preset with an unsourced number.
+Any field can be overridden by dotted path (``compute.adc_bits=4``) — that is how ``cosim sweep``
+and ``cosim run --set`` work — and a round trip file → object → file is lossless
+(:meth:`Arch.to_dict`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import ConfigError, UnknownNameError
+from ..resources import data_dir
+
+
+@dataclass(frozen=True)
+class DataFormat:
+    weight_bits: int = 8
+    """Signed integer weight width."""
+    act_bits: int = 8
+    """Signed integer activation width (and the width of the streamed attention operands)."""
+
+
+@dataclass(frozen=True)
+class Compute:
+    """The computation crossbars and their periphery."""
+
+    rows: int = 128
+    cols: int = 128
+    cell_bits: int = 2
+    """Bits stored per cell of a computation crossbar."""
+    sign: Literal["differential", "offset"] = "differential"
+    """Signed stored values: a positive and a negative column per slice, or one offset column."""
+    dac_bits: int = 1
+    """Input bits applied per read (the streamed operand goes in bit-serially)."""
+    adc_bits: int = 8
+    cols_per_adc: int = 128
+    """Columns sharing one ADC (time-multiplexed through sample-and-holds)."""
+    rows_per_conversion: int = 128
+    """Rows driven together in one read, i.e. summed into one conversion."""
+    adc_range: Literal["full", "clip"] = "full"
+    """How the ADC's codes map onto the column current: ``full`` spans every possible sum of the
+    active rows (lossy when that needs more codes than the ADC has); ``clip`` gives one code per unit
+    product (exact up to 2^bits − 1 units, larger sums saturate)."""
+    adc_encoding_bits: int = 0
+    """ADC bits an encoding saves (ISAAC's weight-flipping encoding saves 1)."""
+    adc_energy_rule: Literal["walden", "table", "best-fom"] = "walden"
+    """ADC energy per conversion: the Kull 8-bit ADC's figure of merit × 2^bits, the Accelergy
+    table (4–10 bits; clamped to 4 bits below), or the best published figure of merit."""
+    adc_rate_hz: float = 1.2e9
+    stationary: Literal["weights", "activations"] = "weights"
+    """Which operand of a weight matmul sits in the crossbar cells: the weights (programmed once,
+    every weight of the model mapped) or the activations (written per use into a shared pool of
+    arrays; the weights stream in bit-serially from the memory crossbars)."""
+    attention: Literal["crossbar", "digital"] = "crossbar"
+    """Q·Kᵀ and scores·V: K and V written into crossbars per use, or computed by digital MAC units."""
+    tiles: int = 0
+    """Tiles of computation crossbars; 0 = as many as the mapping needs (weight-stationary)."""
+    arrays_per_ima: int = 8
+    imas_per_tile: int = 12
+    tiles_per_chip: int = 168
+    pipeline: bool = True
+    """Tokens stream through the layers' dedicated arrays (weight-stationary) — else op by op."""
+    crossbar_kind: str = "1t1r"
+    """Calibrated array kind in ``calibration/crossbar.h5`` (passive, passive_sinh, 1t1r)."""
+    r_row_ohm: float = 1.0
+    r_col_ohm: float = 1.0
+    t_read_s: float = 100e-9
+    """Crossbar read period (input pulse) — the array's share of a read cycle."""
+    input_activity: float = 0.5
+    """Fraction of driven rows whose input bit is 1."""
+    cell_density: float = 0.5
+    """Fraction of cells in the on state (1-bit) / mean normalised level (multi-bit)."""
+    read_energy: Literal["calibrated", "isaac"] = "calibrated"
+    """Crossbar read energy: from the calibrated behavioral model (``calibration/crossbar.h5``), or
+    ISAAC's published 0.3 mW per crossbar over its read period (for reconstructing ISAAC)."""
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Dense RRAM crossbars used as memory (the seed's "large" crossbars)."""
+
+    enabled: bool = False
+    rows: int = 1024
+    cols: int = 65536
+    cell_bits: int = 4
+    cell_area_f2: float = 4.0
+    cols_per_sense: int = 8
+    """Columns multiplexed onto one sense circuit."""
+    t_sense_s: float = 10e-9
+    """One sensing step (a row read of one multiplexed column set)."""
+    holds_kv: bool = True
+    """K and V live in the memory crossbars (written every token)."""
+
+
+@dataclass(frozen=True)
+class Digital:
+    lanes_per_tile: int = 2
+    """Digital function-unit lanes (softmax, norms, GELU, adds), one element per lane per clock."""
+    attention_macs_per_tile: int = 64
+    """Digital INT8 MAC units per tile (used when ``compute.attention = "digital"``)."""
+
+
+@dataclass(frozen=True)
+class Reliability:
+    endurance: str = "endurance_taox"
+    """Component entry (``architectures/components.toml``) giving cell endurance in write cycles."""
+    endurance_low: str = "endurance_hfox"
+    """A second, pessimistic endurance entry, reported beside the first."""
+    duty: float = 1.0
+    """Fraction of time the accelerator runs this workload back to back (lifetime = endurance / rate)."""
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    count: float
+    """Instances per tile (or per chip)."""
+    ref: str
+    """Entry in ``architectures/components.toml`` giving power_w and area_m2 (and the source)."""
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str
+    description: str
+    node_m: float = 32e-9
+    clock_hz: float = 1.2e9
+    data: DataFormat = DataFormat()
+    compute: Compute = Compute()
+    memory: Memory = Memory()
+    digital: Digital = Digital()
+    reliability: Reliability = Reliability()
+    tile_components: tuple[Component, ...] = ()
+    chip_components: tuple[Component, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    assumptions: tuple[str, ...] = ()
+    path: str = field(default="", compare=False)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d.pop("path")
+        d["kind"] = "crossbar"
+        d["tile_components"] = [dataclasses.asdict(c) for c in self.tile_components]
+        d["chip_components"] = [dataclasses.asdict(c) for c in self.chip_components]
+        d["assumptions"] = list(self.assumptions)
+        return d
+
+    def get(self, dotted: str) -> Any:
+        obj: Any = self
+        for part in dotted.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+
+_SECTIONS = {"data": DataFormat, "compute": Compute, "memory": Memory, "digital": Digital, "reliability": Reliability}
+
+
+def arch_names() -> list[str]:
+    """Simulated (crossbar) presets; reference platforms are listed by :mod:`cosim.system.reference`."""
+    return sorted(p.stem for p in data_dir("architectures").glob("*.toml") if 'kind = "crossbar"' in p.read_text())
+
+
+def _coerce(cls, name: str, value: Any, where: str):
+    """Check and convert one field value to its declared type."""
+    f = {f.name: f for f in fields(cls)}.get(name)
+    if f is None:
+        raise ConfigError(f"{where}: unknown field {name!r}; valid: {', '.join(x.name for x in fields(cls))}")
+    t = str(f.type)
+    if t.startswith("Literal"):
+        allowed = [x.strip().strip("'\"") for x in t[len("Literal["):-1].split(",")]
+        if value not in allowed:
+            raise ConfigError(f"{where}: {name} must be one of {', '.join(allowed)}, not {value!r}")
+        return value
+    try:
+        if t == "int":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if t == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if t == "bool":
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError
+                return value.lower() in ("true", "1")
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
+        if t == "str":
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {name} = {value!r} is not a valid {t}") from None
+    return value
+
+
+def _check(a: Arch, where: str) -> None:
+    c, m, d = a.compute, a.memory, a.data
+    bad = []
+    for name, v in (("data.weight_bits", d.weight_bits), ("data.act_bits", d.act_bits), ("compute.rows", c.rows),
+                    ("compute.cols", c.cols), ("compute.cell_bits", c.cell_bits), ("compute.dac_bits", c.dac_bits),
+                    ("compute.adc_bits", c.adc_bits), ("compute.cols_per_adc", c.cols_per_adc),
+                    ("compute.rows_per_conversion", c.rows_per_conversion), ("compute.arrays_per_ima", c.arrays_per_ima),
+                    ("compute.imas_per_tile", c.imas_per_tile), ("compute.tiles_per_chip", c.tiles_per_chip)):
+        if v < 1:
+            bad.append(f"{name} = {v} must be >= 1")
+    for name, v in (("node_m", a.node_m), ("clock_hz", a.clock_hz), ("compute.adc_rate_hz", c.adc_rate_hz),
+                    ("compute.t_read_s", c.t_read_s), ("compute.r_row_ohm", c.r_row_ohm), ("compute.r_col_ohm", c.r_col_ohm)):
+        if not v > 0:
+            bad.append(f"{name} = {v} must be > 0")
+    if c.tiles < 0:
+        bad.append("compute.tiles must be >= 0 (0: as many as the mapping needs)")
+    if c.stationary == "activations" and c.tiles < 1:
+        bad.append("compute.stationary = activations needs a pool: compute.tiles >= 1")
+    if c.stationary == "activations" and not m.enabled:
+        bad.append("compute.stationary = activations streams the weights from memory: memory.enabled must be true")
+    if c.rows_per_conversion > c.rows:
+        bad.append(f"compute.rows_per_conversion = {c.rows_per_conversion} exceeds compute.rows = {c.rows}")
+    if c.cols_per_adc > c.cols:
+        bad.append(f"compute.cols_per_adc = {c.cols_per_adc} exceeds compute.cols = {c.cols}")
+    if not 0 <= c.adc_encoding_bits < c.adc_bits + 8:
+        bad.append("compute.adc_encoding_bits out of range")
+    if c.sign == "differential" and d.weight_bits < 2:
+        bad.append("differential sign needs weight_bits >= 2")
+    if not (0 < c.input_activity <= 1 and 0 < c.cell_density <= 1):
+        bad.append("compute.input_activity and compute.cell_density must lie in (0, 1]")
+    if m.enabled and min(m.rows, m.cols, m.cell_bits, m.cols_per_sense) < 1:
+        bad.append("memory rows, cols, cell_bits and cols_per_sense must be >= 1")
+    if m.enabled and not (m.cell_area_f2 > 0 and m.t_sense_s > 0):
+        bad.append("memory.cell_area_f2 and memory.t_sense_s must be > 0")
+    if a.digital.lanes_per_tile < 0 or a.digital.attention_macs_per_tile < 0:
+        bad.append("digital lanes must be >= 0")
+    if c.attention == "digital" and a.digital.attention_macs_per_tile < 1:
+        bad.append("compute.attention = digital needs digital.attention_macs_per_tile >= 1")
+    if not 0 < a.reliability.duty <= 1:
+        bad.append("reliability.duty must lie in (0, 1]")
+    if bad:
+        raise ConfigError(f"{where}: impossible configuration: " + "; ".join(bad))
+
+
+def _numbers(d: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out += _numbers(v, f"{prefix}{k}.")
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.append(prefix + k)
+    return out
+
+
+def _parse(d: dict, where: str, path: str = "") -> Arch:
+    d = dict(d)
+    if d.pop("kind", None) != "crossbar":
+        raise ConfigError(f"{where}: not a crossbar architecture preset (kind = \"crossbar\" missing)")
+    sources = d.pop("sources", {})
+    assumptions = tuple(d.pop("assumptions", ()))
+    if not isinstance(sources, dict) or not all(isinstance(s, str) for s in assumptions):
+        raise ConfigError(f"{where}: [sources] must be a table and assumptions a list of strings")
+    # every number in the preset cites a source (or an assumption, referenced as "assumption: …")
+    unsourced = [k for k in _numbers({s: d.get(s, {}) for s in _SECTIONS}) + _numbers(
+        {k: v for k, v in d.items() if k not in _SECTIONS}) if k not in sources]
+    if unsourced:
+        raise ConfigError(f"{where}: figures without a source in [sources]: {', '.join(unsourced)}")
+    kw: dict[str, Any] = {}
+    for sec, cls in _SECTIONS.items():
+        raw = d.pop(sec, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: [{sec}] must be a table")
+        kw[sec] = cls(**{k: _coerce(cls, k, v, f"{where} [{sec}]") for k, v in raw.items()})
+    comps = {}
+    for level in ("tile_components", "chip_components"):
+        try:
+            comps[level] = tuple(Component(str(c["name"]), float(c["count"]), str(c["ref"])) for c in d.pop(level, []))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {level}: each needs name, count, ref ({exc})") from None
+    try:
+        a = Arch(name=str(d.pop("name")), description=str(d.pop("description", "")),
+                 node_m=float(d.pop("node_m", 32e-9)), clock_hz=float(d.pop("clock_hz", 1.2e9)),
+                 sources=dict(sources), assumptions=assumptions, path=path, **kw, **comps)
+    except KeyError as exc:
+        raise ConfigError(f"{where}: missing {exc}") from None
+    if d:
+        raise ConfigError(f"{where}: unknown keys {', '.join(sorted(d))}")
+    from .costs import components
+
+    known = components()
+    for c in a.tile_components + a.chip_components:
+        if c.ref not in known:
+            raise UnknownNameError(f"component (in {where})", c.ref, known)
+    for ref in (a.reliability.endurance, a.reliability.endurance_low):
+        if ref not in known or "cycles" not in known[ref]:
+            raise ConfigError(f"{where}: reliability entry {ref!r} is not an endurance entry of components.toml")
+    _check(a, where)
+    return a
+
+
+def load_arch(name_or_path: str, overrides: dict[str, Any] | None = None) -> Arch:
+    """A preset by name (``large-small``) or by path to a ``.toml`` file, with dotted overrides."""
+    p = Path(name_or_path)
+    if p.suffix != ".toml":
+        p = data_dir("architectures") / f"{name_or_path}.toml"
+        if not p.is_file() or name_or_path not in arch_names():
+            from .reference import reference_platforms
+
+            if name_or_path in reference_platforms():
+                raise ConfigError(f"{name_or_path} is a reference platform (published figures), not a simulated "
+                                  f"architecture; use it in `cosim compare`")
+            raise UnknownNameError("architecture", name_or_path, arch_names())
+    elif not p.is_file():
+        raise ConfigError(f"architecture file {p} not found")
+    try:
+        d = tomllib.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"architecture {p}: {exc}") from None
+    a = _parse(d, str(p), str(p))
+    return with_overrides(a, overrides or {})
+
+
+def with_overrides(a: Arch, overrides: dict[str, Any]) -> Arch:
+    """A copy of ``a`` with dotted-path fields replaced (values may be strings from a command line)."""
+    if not overrides:
+        return a
+    kw: dict[str, dict] = {}
+    top: dict[str, Any] = {}
+    for key, value in overrides.items():
+        parts = key.split(".")
+        if len(parts) == 2 and parts[0] in _SECTIONS:
+            cls = _SECTIONS[parts[0]]
+            kw.setdefault(parts[0], {})[parts[1]] = _coerce(cls, parts[1], _from_text(value), f"--set {key}")
+        elif len(parts) == 1 and parts[0] in ("node_m", "clock_hz"):
+            top[parts[0]] = _coerce(Arch, parts[0], _from_text(value), f"--set {key}")
+        else:
+            valid = [f"{s}.{f.name}" for s, cls in _SECTIONS.items() for f in fields(cls)] + ["node_m", "clock_hz"]
+            raise UnknownNameError("architecture field", key, valid)
+    new = replace(a, **top, **{s: replace(getattr(a, s), **v) for s, v in kw.items()})
+    _check(new, f"architecture {a.name} with overrides")
+    return new
+
+
+def _from_text(v: Any) -> Any:
+    """Command-line values arrive as text: numbers become numbers, the rest stays as given."""
+    if not isinstance(v, str):
+        return v
+    for conv in (int, float):
+        try:
+            return conv(v)
+        except ValueError:
+            pass
+    return v
+
+
+def field_names() -> list[str]:
+    return [f"{s}.{f.name}" for s, cls in _SECTIONS.items() for f in fields(cls)] + ["node_m", "clock_hz"]

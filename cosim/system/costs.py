@@ -1,0 +1,209 @@
+"""Per-event energies and per-unit areas: cited constants and the calibrated crossbar read.
+
+Constants live in ``architectures/components.toml``, each with its source; every figure the system
+simulator uses is returned as a :class:`Cost` that carries where it came from and whether it is a
+cited constant standing in for a circuit not yet calibrated (ADCs, nonlinear units), a calibrated
+figure, or an unvalidated one.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from ..errors import CalibrationError, ConfigError
+from ..resources import data_dir
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One per-event energy (J) or per-unit figure, with its provenance."""
+
+    value: float
+    source: str
+    status: str = "cited"
+    """``calibrated`` (from calibration/), ``cited`` (a constant standing in until a circuit's table
+    lands), ``derived`` (arithmetic on cited figures) or ``unvalidated`` (outside a model's range)."""
+    note: str = ""
+
+
+@cache
+def components() -> dict[str, dict]:
+    path = data_dir("architectures") / "components.toml"
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"component constants {path}: {exc}") from None
+
+
+def const(name: str, key: str) -> Cost:
+    c = components()
+    if name not in c or key not in c[name]:
+        raise ConfigError(f"components.toml: entry {name!r} has no {key!r}")
+    e = c[name]
+    return Cost(float(e[key]), f"{name}: {e['src']}", "derived" if "how" in e else "cited", e.get("how", ""))
+
+
+def adc_energy(bits: int, rule: str) -> Cost:
+    """Energy per conversion of a ``bits``-bit ADC (J), by the preset's rule.  Stand-in until the
+    ADC calibration lands (issue 5)."""
+    if rule == "walden":
+        fom = const("adc_walden", "fom_j_per_step")
+        return Cost(fom.value * 2**bits, f"Walden FoM {fom.value * 1e15:.2f} fJ/step x 2^{bits} ({fom.source})",
+                    "cited", "stand-in until the ADC calibration lands")
+    if rule == "best-fom":
+        fom = const("adc_best_fom", "fom_j_per_step")
+        return Cost(fom.value * 2**bits, f"best FoM {fom.value * 1e15:.1f} fJ/step x 2^{bits} ({fom.source})",
+                    "cited", "stand-in until the ADC calibration lands")
+    if rule == "table":
+        t = components()["adc_table"]
+        b = list(t["bits"])
+        note = "stand-in until the ADC calibration lands"
+        if bits < b[0]:
+            note += f"; {bits}-bit below the table, clamped to {b[0]} bits"
+        if bits > b[-1]:
+            raise ConfigError(f"ADC table covers {b[0]}..{b[-1]} bits; {bits} is outside it")
+        e = t["energy_j"][b.index(max(bits, b[0]))]
+        return Cost(float(e), f"adc_table: {t['src']}", "cited", note)
+    raise ConfigError(f"unknown ADC energy rule {rule!r}; valid: best-fom, table, walden")
+
+
+def adc_area(bits: int) -> Cost:
+    a = const("adc_8b", "area_m2")
+    return Cost(a.value * 2.0 ** (bits - 8), f"1200 um^2 x 2^({bits}-8) (adc_8b: {components()['adc_8b']['src']})",
+                "derived", "area scales as 2^bits (stated rule)")
+
+
+def adc_power(bits: int, rule: str, rate_hz: float) -> float:
+    """Peak power of one ADC converting at ``rate_hz`` (W) — for the component roll-up."""
+    return adc_energy(bits, rule).value * rate_hz
+
+
+# ---------------------------------------------------------------- digital function unit (R5 arithmetic)
+
+#: Primitive operations per element of each elementwise / nonlinear op (Horowitz R5 energies).
+#: softmax: max compare, subtract, exp by a 16-bit LUT in 8 KB SRAM, 32-bit accumulate, normalise
+#: by a 32-bit multiply with the reciprocal; layernorm: sum, square, sum of squares, subtract the
+#: mean, scale, gain, bias; rmsnorm: square, sum of squares, scale, gain; gelu / silu: 16-bit LUT;
+#: mul: an 8-bit multiply; add: a 32-bit add; rotary: two 32-bit multiplies and an add;
+#: embedding: one byte read from the memory holding the table.
+ELEMENT_OPS: dict[str, dict[str, float]] = {
+    "softmax": {"add8": 2, "lut16": 1, "add32": 1, "mul32": 1},
+    "layernorm": {"add32": 4, "mul32": 3},
+    "rmsnorm": {"add32": 1, "mul32": 3},
+    "gelu": {"lut16": 1},
+    "silu": {"lut16": 1},
+    "mul": {"mul8": 1},
+    "add": {"add32": 1},
+    "rotary": {"mul32": 2, "add32": 1},
+}
+
+
+def primitive_energy(name: str) -> float:
+    if name == "lut16":
+        return 2 * const("sram_8kb_read", "energy_j_per_byte").value
+    return const(name, "energy_j").value
+
+
+def element_energy(kind: str) -> Cost:
+    ops = ELEMENT_OPS.get(kind)
+    if ops is None:
+        raise ConfigError(f"no digital cost for element kind {kind!r}; valid: {', '.join(sorted(ELEMENT_OPS))}")
+    e = sum(n * primitive_energy(op) for op, n in ops.items())
+    recipe = " + ".join(f"{n:g} {op}" for op, n in ops.items())
+    return Cost(e, f"{recipe} per element (R5, 45 nm unscaled)", "cited",
+                "digital function unit; stand-in until the nonlinear-unit calibration lands" if kind in
+                ("softmax", "layernorm", "rmsnorm", "gelu", "silu") else "")
+
+
+def dfu_lane_area() -> Cost:
+    """One digital lane: a 32-bit multiplier, two 32-bit adders, an 8-bit adder and an 8 KB LUT
+    (SRAM cells at 100F² per bit, the memory-cell preset, at 32 nm)."""
+    c = components()
+    from .capacity import get_cell
+
+    lut = 8192 * 8 * get_cell("sram_100f2").cell_area_f2 * (32e-9) ** 2
+    a = c["mul32"]["area_m2"] + 2 * c["add32"]["area_m2"] + c["add8"]["area_m2"] + lut
+    return Cost(a, "mul32 + 2 add32 + add8 (R5) + 8 KB SRAM LUT at 100F^2 (memory_cells.toml)", "derived")
+
+
+# ---------------------------------------------------------------- the calibrated crossbar read
+
+
+@dataclass(frozen=True)
+class ReadCost:
+    energy_j: float
+    """Mean energy of one read (one row group driven, every column sensed) inside the calibrated
+    boundary: ideal row drivers over one read period."""
+    validated: bool
+    reasons: tuple[str, ...]
+    table: str
+    pattern: str
+
+
+@cache
+def _model(path: str | None):
+    from ..models.crossbar_model import CrossbarModel
+
+    return CrossbarModel.load(path)
+
+
+@cache
+def crossbar_read(kind: str, rows: int, cols: int, cell_bits: int, rows_active: int, r_row: float, r_col: float,
+                  t_read: float, input_activity: float, cell_density: float, table: str | None = None,
+                  samples: int = 3, seed: int = 20261125) -> ReadCost:
+    """Energy of one crossbar read from the calibrated behavioral model (``calibration/crossbar.h5``).
+
+    Pattern: cells drawn at ``2^cell_bits`` evenly spaced conductance levels between the table's
+    g_min and g_max, on with probability ``cell_density`` (1-bit) or at a uniform random level
+    scaled so the mean level is ``cell_density`` of full scale (multi-bit); ``rows_active`` rows are
+    driven, each at v_read with probability ``input_activity``; the mean over ``samples`` seeded
+    draws.  The answer carries the model's validity (size, wire resistance, …).
+    """
+    from ..models.crossbar_model import energy_model
+    from ..netlist import KINDS, CrossbarParams
+
+    try:
+        model = _model(table)
+    except CalibrationError:
+        raise
+    if kind not in KINDS:
+        raise ConfigError(f"unknown crossbar kind {kind!r}; valid: {', '.join(KINDS)}")
+    a = model.attrs
+    if kind not in a.get("kinds", []):
+        raise CalibrationError(f"calibration table {model.path} has no crossbar kind {kind!r} "
+                               f"(it holds {', '.join(a.get('kinds', []))}); regenerate with `cosim calibrate crossbar`")
+    params = dict(a["params"])
+    params.update(kind=kind, r_row=r_row, r_col=r_col)
+    p = CrossbarParams(**{k: v for k, v in params.items() if k in CrossbarParams.__dataclass_fields__})
+    g_lo, g_hi, v_read = float(a["g_min"]), float(a["g_max"]), float(a["v_read"])
+    rng = np.random.default_rng(seed)
+    levels = 2**cell_bits - 1
+    energies, reasons = [], set()
+    for _ in range(samples):
+        if cell_bits == 1:
+            lv = (rng.random((rows, cols)) < cell_density).astype(float)
+        else:
+            lv = np.minimum(np.round(rng.random((rows, cols)) * 2 * cell_density * levels), levels) / levels
+        G = g_lo + (g_hi - g_lo) * lv
+        V = np.zeros(rows)
+        active = rng.choice(rows, size=rows_active, replace=False)
+        V[active] = v_read * (rng.random(rows_active) < input_activity)
+        e = energy_model(model, G, V, p, t_read, min(float(a["t_rise"]), t_read / 10))
+        energies.append(e.total)
+        reasons.update(e.reasons)
+    if kind not in a.get("energy_kinds", []):
+        reasons.add(f"no transient energy check for kind {kind!r}")
+    pattern = (f"{rows}x{cols} {kind}, {cell_bits}-bit cells density {cell_density:g}, {rows_active} rows driven "
+               f"(activity {input_activity:g}) at {v_read:g} V, r_row {r_row:g} / r_col {r_col:g} ohm, period {t_read:g} s")
+    return ReadCost(float(np.mean(energies)), not reasons, tuple(sorted(reasons)), str(model.path), pattern)
+
+
+def endurance(name: str) -> Cost:
+    return const(name, "cycles")
+
+
