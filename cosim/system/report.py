@@ -95,7 +95,7 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     for k, v in d.items():
         if k in ("costs", "assumptions", "notes", "unvalidated", "latency_by_layer", "plan", "events"):
             if k == "unvalidated":
-                out[prefix + "unvalidated"] = len(v)
+                out[prefix + "unvalidated"] = len(v) if isinstance(v, list) else v
             continue
         if isinstance(v, dict):
             out.update(_flatten(v, f"{prefix}{k}."))

@@ -518,3 +518,14 @@ def chip_inventory(arch: Arch, plan: Plan) -> tuple[dict[str, float], dict[str, 
         area[t.name] += plan.chips * t.count * comp[t.ref].get("area_m2", 0.0)
         power[t.name] += plan.chips * t.count * comp[t.ref].get("power_w", 0.0)
     return dict(area), dict(power)
+
+
+def fixed_plan(arch: Arch) -> Plan:
+    """The plan of a chip whose size the preset fixes (``compute.tiles`` > 0), without a workload —
+    for component roll-ups such as the ISAAC reconstruction."""
+    c = arch.compute
+    if c.tiles < 1:
+        raise ConfigError(f"{arch.name}: compute.tiles = 0 sizes the chip from a workload; set compute.tiles")
+    aps = c.arrays_per_ima * c.imas_per_tile
+    return Plan(c.tiles, math.ceil(c.tiles / c.tiles_per_chip), c.tiles * aps, 0, 0, 0,
+                max(c.t_read_s, c.cols_per_adc / c.adc_rate_hz), 0, True, 0, 0)
