@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Main job on the shipped defaults: validate the behavioral crossbar model against ngspice and the
-# exact solver with the shipped calibration table (held-out cases, sizes 8-32, three array kinds).
-# Writes out/crossbar_parity.png and out/crossbar_checks.json; extra arguments go to
-# `cosim validate crossbar` (e.g. --sizes 64 --jobs 2).
+# Main job on the shipped defaults: BERT-Large (seq 128, batch 1) on the seed architecture
+# (large-small), then the architecture comparison with the seed paper's ratios beside ours.
+# Writes out/bert-large_large-small_s128_b1.{json,csv,md,png} and out/compare_bert-large_s128_b1.{json,csv,md,png}.
+# Extra arguments go to `cosim run` (e.g. --set compute.rows_per_conversion=15).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup.sh"
-"${COSIM_VENV:-$ROOT/.venv}/bin/cosim" doctor
-exec "${COSIM_VENV:-$ROOT/.venv}/bin/cosim" validate crossbar --jobs 2 \
-  --plot "$ROOT/out/crossbar_parity.png" --json "$ROOT/out/crossbar_checks.json" \
-  --report "$ROOT/out/crossbar_validation.md" "$@"
+COSIM="${COSIM_VENV:-$ROOT/.venv}/bin/cosim"
+"$COSIM" run --model bert-large --arch large-small --seq-len 128 --batch 1 --out-dir "$ROOT/out" "$@"
+echo
+"$COSIM" compare --model bert-large --seq-len 128 --batch 1 --out-dir "$ROOT/out"

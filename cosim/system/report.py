@@ -41,6 +41,14 @@ SENSITIVITY = [  # (field, values, why, also applied to the simulated baselines)
 ]
 
 
+def duration(seconds: float) -> str:
+    """A lifetime in the largest unit that keeps it >= 1 (s, min, h, days, years)."""
+    for unit, size in (("years", 3.156e7), ("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
 def _fmt(x: float | None, unit: str = "") -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
@@ -68,7 +76,7 @@ def print_summary(r: Result, file=None) -> None:
     topa = list(r.area_breakdown.items())[:4]
     print("  area by    " + ", ".join(f"{k} {v / r.area_m2:.0%}" for k, v in topa), file=f)
     if r.lifetime:
-        print("  lifetime   " + ", ".join(f"{k} {v / 3.156e7:.3g} y" for k, v in r.lifetime.items()), file=f)
+        print("  lifetime   " + ", ".join(f"{k} {duration(v)}" for k, v in r.lifetime.items()), file=f)
     for u in r.unvalidated:
         print(f"  UNVALIDATED {u}", file=f)
 
@@ -177,8 +185,8 @@ def markdown_run(r: Result, plot: str | None = None) -> str:
     L += [f"| {k} | {c['value']:.4g} | {c['status']} | {c['source']}{(' — ' + c['note']) if c['note'] else ''} |"
           for k, c in r.costs.items()]
     if r.lifetime:
-        L += ["", "## Endurance", "", "| cells | lifetime (years) |", "| --- | --- |"]
-        L += [f"| {k} | {v / 3.156e7:.4g} |" for k, v in r.lifetime.items()]
+        L += ["", "## Endurance", "", "| cells | lifetime |", "| --- | --- |"]
+        L += [f"| {k} | {duration(v)} |" for k, v in r.lifetime.items()]
         L += ["", "`_low`: at the pessimistic endurance figure; duty as the preset states."]
     if r.notes:
         L += ["", "## Notes", ""] + [f"- {n}" for n in r.notes]
