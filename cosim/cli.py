@@ -389,6 +389,7 @@ def _outputs(args, base: str | None = None) -> dict[str, Path | None]:
 
 def cmd_run(args) -> int:
     from .system import report
+    from .system.arch import load_arch
     from .system.runs import run
 
     outs = _outputs(args, f"{Path(args.model).stem}_{Path(args.arch).stem}_s{args.seq_len}_b{args.batch}")
@@ -403,7 +404,16 @@ def cmd_run(args) -> int:
     if outs["report"]:
         png = outs["report"].with_suffix(".png")
         report.plot_run(r, png)
-        report.write_report(report.markdown_run(r, png.name), outs["report"])
+        rpc_table = []
+        sets = _parse_sets(args.set)
+        rows = load_arch(args.arch, sets).compute.rows
+        for rpc in sorted(x for x in {1, 3, 7, 15, 31, 63, rows} if x <= rows):
+            x = run(args.model, args.arch, args.seq_len, args.batch, args.decode_tokens,
+                    dict(sets, **{"compute.rows_per_conversion": rpc}), args.table)
+            rpc_table.append({"rpc": rpc, "latency_s": x.latency_s, "energy_j": x.energy_j,
+                              "mapping": "exact" if x.plan["lossless_adc"] else
+                              f"lossy ({x.plan['adc_levels_needed']} levels on {x.plan['adc_levels']})"})
+        report.write_report(report.markdown_run(r, png.name, rpc_table), outs["report"])
         print(f"wrote {outs['report']} and {png}")
     return 0
 

@@ -199,7 +199,7 @@ def test_cli_run_outputs(tmp_path, capsys):
     assert d["adp_m2s"] == pytest.approx(d["area_m2"] * d["latency_s"])
     assert (tmp_path / "r.png").stat().st_size > 1000
     md = (tmp_path / "r.md").read_text()
-    assert "Unvalidated" in md and "Per-event figures" in md
+    assert "Unvalidated" in md and "Per-event figures" in md and "| 128 | lossy (129 levels on 4)" in md
     assert "energy" in capsys.readouterr().out
 
 

@@ -158,7 +158,7 @@ def plot_run(r: Result, path: Path) -> None:
     plt.close(fig)
 
 
-def markdown_run(r: Result, plot: str | None = None) -> str:
+def markdown_run(r: Result, plot: str | None = None, rpc_table: list[dict] | None = None) -> str:
     L = [f"# {r.model} on {r.arch}", "",
          f"batch {r.batch} x seq {r.seq_len}" + (f" + {r.decode_tokens} decoded tokens" if r.decode_tokens else "")
          + f", {r.macs / 1e9:,.3f} GMAC. Simulation (cosim.system), not measurement.", "",
@@ -174,6 +174,16 @@ def markdown_run(r: Result, plot: str | None = None) -> str:
         L += [f"![breakdowns]({plot})", ""]
     if r.unvalidated:
         L += ["## Unvalidated", ""] + [f"- {u}" for u in r.unvalidated] + [""]
+    if rpc_table:
+        L += ["## Rows per conversion: what the other choices cost", "",
+              "Same run with `compute.rows_per_conversion` changed (ADC range mapping as in the preset). "
+              "Accuracy of the lossy choices: not yet — the functional simulator (issue 4) will fill this column.",
+              "", "| rows per conversion | ADC mapping | latency (ms) | energy (J) | accuracy |",
+              "| --- | --- | --- | --- | --- |"]
+        L += [f"| {x['rpc']} | {x['mapping']} | {x['latency_s'] * 1e3:.4g} | {x['energy_j']:.4g} | "
+              f"{'no ADC loss' if x['mapping'] == 'exact' else 'not yet (issue 4)'} |"
+              for x in rpc_table]
+        L += [""]
     L += ["## Energy by component", "", "| component | J | share |", "| --- | --- | --- |"]
     L += [f"| {k} | {v:.4g} | {v / r.energy_j:.1%} |" for k, v in r.breakdown.items()]
     L += ["", "## Area by component", "", "| component | mm² | share |", "| --- | --- | --- |"]
