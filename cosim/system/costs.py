@@ -8,7 +8,6 @@ figure, or an unvalidated one.
 
 from __future__ import annotations
 
-import math
 import tomllib
 from dataclasses import dataclass
 from functools import cache

@@ -135,7 +135,7 @@ class Product:
     """The streamed operand (the weights) comes from the memory crossbars."""
 
 
-def product_of(arch: Arch, op: Op, seq_len: int) -> Product:
+def product_of(arch: Arch, op: Op) -> Product:
     """How ``op`` (a matmul) maps: which operand is stored, how many vectors stream."""
     steps = op.count if op.phase == "decode" else 1
     wb, ab = arch.data.weight_bits, arch.data.act_bits
@@ -246,7 +246,7 @@ def simulate(w: Workload, arch: Arch, *, table: str | None = None) -> Result:
 
     # ---- per-event costs
     rpc = min(c.rows_per_conversion, c.rows)
-    costs["crossbar_read"], rc = _read_cost(arch, rpc, table)
+    costs["crossbar_read"], _ = _read_cost(arch, rpc, table)
     costs["adc"] = adc_energy(c.adc_bits, c.adc_energy_rule)
     costs["dac"] = Cost(const("dac_1b", "energy_j").value * 2 ** (c.dac_bits - 1), const("dac_1b", "energy_j").source,
                         "derived", "1-bit figure x 2^(bits-1) for wider DACs (stated rule)")
@@ -299,7 +299,7 @@ def simulate(w: Workload, arch: Arch, *, table: str | None = None) -> Result:
                 acc.add("buffer_byte", 2 * op.macs / max(op.k, 1) * ab, costs["buffer"].value, "buffer")
                 sched.append((op, busy, busy / max(1, op.m * steps), op.name.endswith("qk")))
                 continue
-            p = product_of(arch, op, w.seq_len)
+            p = product_of(arch, op)
             busy, stage, written = _product(arch, plan, p, acc, costs, pool, t_cycle, write_row_s, mem_bw_bits)
             compute_cells_written += written
             # activation traffic through the tile buffers and the network
