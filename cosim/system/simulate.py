@@ -100,10 +100,11 @@ class Result:
 
 def cells_per_value(arch: Arch, bits: int) -> tuple[int, int]:
     """(slices, sides) of one stored ``bits``-bit signed value."""
+    from ..mapping.tiling import tile_matrix
+
     c = arch.compute
-    if c.sign == "differential":
-        return math.ceil((bits - 1) / c.cell_bits), 2
-    return math.ceil(bits / c.cell_bits), 1
+    t = tile_matrix("value", 1, 1, rows=c.rows, cols=c.cols, weight_bits=bits, cell_bits=c.cell_bits, sign=c.sign)
+    return t.slices, t.sides
 
 
 def _groups(k: int, rows: int, rpc: int) -> tuple[int, int]:
