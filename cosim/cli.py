@@ -410,12 +410,27 @@ def cmd_run(args) -> int:
         for rpc in sorted(x for x in {1, 3, 7, 15, 31, 63, rows} if x <= rows):
             x = run(args.model, args.arch, args.seq_len, args.batch, args.decode_tokens,
                     dict(sets, **{"compute.rows_per_conversion": rpc}), args.table)
-            rpc_table.append({"rpc": rpc, "latency_s": x.latency_s, "energy_j": x.energy_j,
-                              "mapping": "exact" if x.plan["lossless_adc"] else
-                              f"lossy ({x.plan['adc_levels_needed']} levels on {x.plan['adc_levels']})"})
+            row = {"rpc": rpc, "latency_s": x.latency_s, "energy_j": x.energy_j,
+                   "mapping": "exact" if x.plan["lossless_adc"] else
+                   f"lossy ({x.plan['adc_levels_needed']} levels on {x.plan['adc_levels']})"}
+            if args.accuracy:
+                row["accuracy"] = _ideal_accuracy(args.arch, dict(sets, **{"compute.rows_per_conversion": rpc}))
+            rpc_table.append(row)
         report.write_report(report.markdown_run(r, png.name, rpc_table), outs["report"])
         print(f"wrote {outs['report']} and {png}")
     return 0
+
+
+def _ideal_accuracy(arch: str, sets: dict) -> str:
+    """MiniLM cosine / Spearman with every device non-ideality off: the ADC mapping's own loss."""
+    from .functional.accuracy import Spec, embed, metrics, sentences_file
+    from .system.arch import NONIDEALITIES
+
+    off = {f"analog.{k}": v for d in NONIDEALITIES.values() for k, v in d.items()}
+    sents = sentences_file("eval")
+    ref = embed("minilm", sents, Spec("float"))
+    m = metrics(ref, embed("minilm", sents, Spec(arch, tuple(sorted({**sets, **off}.items())), "fast"), n_jobs=2))
+    return f"{m['cosine_mean']:.4f} / {m['spearman']:.4f}"
 
 
 def cmd_compare(args) -> int:
@@ -675,6 +690,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "large-small; `cosim arch list` lists them)")
     p.add_argument("--set", action="append", metavar="FIELD=VALUE",
                    help="override a preset field, e.g. --set compute.rows_per_conversion=15 (repeatable)")
+    p.add_argument("--accuracy", action="store_true", help="fill the report's rows-per-conversion table with MiniLM "
+                                                           "accuracy (ideal devices; about 10 s per row)")
     out_opts(p)
     p.set_defaults(func=cmd_run)
 
@@ -730,8 +747,9 @@ def build_parser() -> argparse.ArgumentParser:
     fn_opts(p)
     p.add_argument("--sentences", help="text file, one sentence per line (default: the shipped 64-sentence set)")
     p.add_argument("--no-budget", action="store_true", help="only the preset as configured, not the budget rows")
-    p.add_argument("--sweep", type=_csv_list(str), help="comma-separated sweeps: noise, adc_bits, "
-                                                         "rows_per_conversion, cell_bits, size, or all")
+    p.add_argument("--sweep", type=_csv_list(str), help="comma-separated sweeps: noise (RTN 1x, 5x, 18x "
+                                                         "nominal), adc_noise, adc_bits, rows_per_conversion, "
+                                                         "cell_bits, size, or all")
     p.add_argument("--sweep-base", choices=("no-stuck", "nominal"), default="no-stuck",
                    help="sweeps vary one field around the preset without stuck-at faults (default) or as is")
     p.add_argument("--validate", type=int, default=2, help="shortest sentences to check the fast mode on against "

@@ -334,3 +334,13 @@ def test_cli_accuracy_report(tmp_path):
     md = stem.with_suffix(".md").read_text()
     assert "Fast mode against the explicit mode" in md and "do not test the seed paper's BERT-Large" in md
     assert stem.with_suffix(".png").stat().st_size > 10_000 and stem.with_suffix(".csv").exists()
+
+
+def test_run_report_accuracy_column():
+    """`cosim run --accuracy`: exact ADC mappings keep INT8 accuracy, a lossy one loses some."""
+    from cosim.cli import _ideal_accuracy
+
+    exact = [float(x) for x in _ideal_accuracy("large-small", {"compute.rows_per_conversion": 3}).split(" / ")]
+    lossy = [float(x) for x in _ideal_accuracy("large-small", {"compute.rows_per_conversion": 31}).split(" / ")]
+    assert exact[0] == pytest.approx(0.9974, abs=5e-4)  # = the INT8 digital row
+    assert lossy[0] < exact[0] - 0.01

@@ -200,6 +200,8 @@ def sweep_points(name: str, arch: str, base: dict) -> list[tuple[str, dict]]:
         for mult in (1, 5, 18):
             pts.append((f"noise {mult}x, with the rest", {**base, "analog.rtn_amplitude": an.rtn_amplitude * mult}))
         return pts
+    if name == "adc_noise":
+        return [(f"ADC noise {v:g} LSB", {**base, "analog.adc_noise_lsb": v}) for v in (0.0, 0.02, 0.05, 0.1, 0.2)]
     if name == "adc_bits":
         return [(f"adc_bits {b}", {**base, "compute.adc_bits": b}) for b in (1, 2, 3, 4, 6, 8)]
     if name == "rows_per_conversion":
@@ -214,7 +216,7 @@ def sweep_points(name: str, arch: str, base: dict) -> list[tuple[str, dict]]:
     raise ConfigError(f"unknown sweep {name!r}; valid: {', '.join(SWEEPS)}")
 
 
-SWEEPS = ("noise", "adc_bits", "rows_per_conversion", "cell_bits", "size")
+SWEEPS = ("noise", "adc_noise", "adc_bits", "rows_per_conversion", "cell_bits", "size")
 NO_STUCK = {"analog.stuck_off_rate": 0.0, "analog.stuck_on_rate": 0.0}
 
 

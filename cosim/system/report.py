@@ -177,11 +177,13 @@ def markdown_run(r: Result, plot: str | None = None, rpc_table: list[dict] | Non
     if rpc_table:
         L += ["## Rows per conversion: what the other choices cost", "",
               "Same run with `compute.rows_per_conversion` changed (ADC range mapping as in the preset). "
-              "Accuracy of the lossy choices: not yet — the functional simulator (issue 4) will fill this column.",
+              "Accuracy: MiniLM sentence embeddings through the crossbar models with ideal devices, so the column "
+              "isolates the ADC mapping's loss — mean cosine to float / Spearman of the pair ranking over the 64 "
+              "shipped sentences (`cosim run --accuracy`; `cosim accuracy` adds the device non-idealities).",
               "", "| rows per conversion | ADC mapping | latency (ms) | energy (J) | accuracy |",
               "| --- | --- | --- | --- | --- |"]
         L += [f"| {x['rpc']} | {x['mapping']} | {x['latency_s'] * 1e3:.4g} | {x['energy_j']:.4g} | "
-              f"{'no ADC loss' if x['mapping'] == 'exact' else 'not yet (issue 4)'} |"
+              f"{x['accuracy'] if x.get('accuracy') else ('no ADC loss' if x['mapping'] == 'exact' else 'run with --accuracy')} |"
               for x in rpc_table]
         L += [""]
     L += ["## Energy by component", "", "| component | J | share |", "| --- | --- | --- |"]
