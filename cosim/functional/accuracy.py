@@ -220,20 +220,17 @@ SWEEPS = ("noise", "adc_noise", "adc_bits", "rows_per_conversion", "cell_bits", 
 NO_STUCK = {"analog.stuck_off_rate": 0.0, "analog.stuck_on_rate": 0.0}
 
 
-def _row(label: str, ref: Embeddings, spec: Spec, sentences, n_jobs: int, progress) -> dict:
+def _row(ck_name: str, label: str, ref: Embeddings, spec: Spec, sentences, n_jobs: int) -> dict:
     import time
 
     t = time.perf_counter()
     try:
-        run = embed(REF_CK[0], sentences, spec, n_jobs=n_jobs, progress=progress)
+        run = embed(ck_name, sentences, spec, n_jobs=n_jobs)
     except ConfigError as exc:  # an impossible sweep point records its error
         return {"row": label, "label": spec.label, "error": str(exc)}
     m = metrics(ref, run)
     m.update(row=label, seconds=time.perf_counter() - t, overrides=dict(spec.overrides))
     return m
-
-
-REF_CK = ["minilm"]  # the checkpoint _row embeds with (set by evaluate)
 
 
 def evaluate(ck_name: str, arch: str, *, sentences: list[str] | None = None, mode: str = "fast", seed: int = 0,
@@ -246,14 +243,13 @@ def evaluate(ck_name: str, arch: str, *, sentences: list[str] | None = None, mod
     sentences = sentences or sentences_file("eval")
     overrides = dict(overrides or {})
     load_arch(arch, overrides)
-    REF_CK[0] = ck_name
     ref = embed(ck_name, sentences, Spec("float"))
     out: dict[str, Any] = {"model": ck_name, "arch": arch, "mode": mode, "seed": seed, "overrides": overrides,
                            "sentences": len(sentences), "tokens": [int(len(i)) for i in checkpoint(ck_name).tokenize(sentences)],
                            "rows": [], "sweeps": {}, "validation": None}
     rows = budget_specs(arch, mode, seed, overrides) if budget else [("all nominal", Spec(arch, tuple(sorted(overrides.items())), mode, seed))]
     for label, spec in rows:
-        r = _row(label, ref, spec, sentences, n_jobs, None)
+        r = _row(ck_name, label, ref, spec, sentences, n_jobs)
         out["rows"].append(r)
         log(_line(r))
     if validate and mode == "fast" and arch not in DIGITAL:
@@ -277,7 +273,7 @@ def evaluate(ck_name: str, arch: str, *, sentences: list[str] | None = None, mod
     for name in sweeps:
         res = []
         for label, ov in sweep_points(name, arch, base):
-            r = _row(label, ref, Spec(arch, tuple(sorted(ov.items())), mode, seed), sentences, n_jobs, None)
+            r = _row(ck_name, label, ref, Spec(arch, tuple(sorted(ov.items())), mode, seed), sentences, n_jobs)
             res.append(r)
             log(_line(r))
         out["sweeps"][name] = res

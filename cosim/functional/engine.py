@@ -174,8 +174,7 @@ class Programmed:
 
     shift: int
     side: int
-    g: np.ndarray  # [G, rpc, C] effective conductance incl. IR gain (float32)
-    g_true: np.ndarray  # same, for the RTN variance
+    g: np.ndarray  # [G, rpc, C] effective conductance incl. IR gain (float32); RTN is relative to it
     adc_offset: np.ndarray  # [G, 1, C] in LSB
 
 
@@ -225,7 +224,7 @@ def program(levels: np.ndarray, shift: int, side: int, spec: XbarSpec, rng: np.r
         off = np.repeat(per[:, col_adc], gpt, axis=0)[:, None, :].astype(np.float32)
     else:
         off = np.zeros((1, 1, 1), dtype=np.float32)
-    return Programmed(shift, side, gg, gg, off)
+    return Programmed(shift, side, gg, off)
 
 
 def program_stored(S: np.ndarray, bits: int, spec: XbarSpec, rng: np.random.Generator):
@@ -276,7 +275,7 @@ def explicit_product(U: np.ndarray, S: np.ndarray, bu: int, bs: int, spec: XbarS
                 x = i / step + p.adc_offset
                 sig2 = None
                 if an.rtn_amplitude:
-                    sig2 = (an.rtn_amplitude**2) * _group_sum(Ug2, p.g_true * p.g_true) / (step * step)
+                    sig2 = (an.rtn_amplitude**2) * _group_sum(Ug2, p.g * p.g) / (step * step)
                 if an.adc_noise_lsb:
                     sig2 = (an.adc_noise_lsb**2) if sig2 is None else sig2 + np.float32(an.adc_noise_lsb**2)
                 if sig2 is not None:
