@@ -253,6 +253,105 @@ def _params_from_args(args, base=None):
     return (base or CrossbarParams()).replace(kind=args.kind, r_row=r_row, r_col=r_col)
 
 
+def cmd_calibrate_adc(args) -> int:
+    from .calibration.adc import calibrate, load_spec
+    from .resources import calibration_dir
+    from .store import write_table
+
+    s = _settings(args)
+    spec = load_spec(args.spec, quick=args.quick)
+    out = Path(args.out) if args.out else calibration_dir() / ("adc_quick.h5" if args.quick else "adc.h5")
+    check_output(str(out), (".h5", ".hdf5"))
+    table = calibrate(spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate adc", not args.quiet),
+                      spec_path=args.spec)
+    table.attrs["quick"] = bool(args.quick)
+    write_table(table, out)
+    print(f"wrote {out} ({table.attrs['elapsed_s']} s, backend {s.spice.backend}, {s.jobs} job(s))")
+    import numpy as np
+
+    lsb = spec.design.i_lsb
+    for b in spec.bits:
+        th = table[f"b{b}/mc_thresholds"][0] / lsb
+        print(f"  {b}-bit: thresholds (nominal) {np.round(table[f'b{b}/thresholds'][0] / lsb, 4).tolist()} LSB, "
+              f"Monte Carlo sigma {np.round(th.std(0, ddof=1), 3).tolist()} LSB, fit residual "
+              f"{table[f'b{b}/fit_resid_rms'].max() / lsb:.4f} LSB rms, area {table[f'b{b}/area'] * 1e12:.1f} um^2")
+    return 0
+
+
+def cmd_validate_adc(args) -> int:
+    from .calibration.adc import load_spec
+    from .models.adc import ADC_KINDS, _table, default_table_path
+    from .validation import write_checks
+    from .validation.adc import checks_for, format_table, plot, validate
+
+    if args.kind not in ADC_KINDS:
+        from .errors import UnknownNameError
+        raise UnknownNameError("ADC kind", args.kind, ADC_KINDS)
+    for out, suf in ((args.json, (".json",)), (args.plot, (".png",))):
+        if out:
+            check_output(out, suf)
+    s = _settings(args)
+    spec = load_spec(args.spec, quick=args.quick)
+    t = _table(str(Path(args.table) if args.table else default_table_path()))
+    have_b = [int(b) for b in t.attrs["bits"]]
+    have_c = [str(c) for c in t["corners/name"]]
+    bits = args.bits or have_b
+    corners = args.corners or have_c
+    for b in bits:
+        if b not in have_b:
+            raise ConfigError(f"--bits {b}: the table {t.path} calibrates {have_b} bits only")
+    for c in corners:
+        if c not in have_c:
+            from .errors import UnknownNameError
+            raise UnknownNameError("ADC corner", c, have_c)
+    if args.chain < 0 or (args.chain and not 4 <= args.chain <= 64) or args.chain_reads < 1:
+        raise ConfigError("--chain must be 0 (skip) or an array size in 4..64, --chain-reads >= 1")
+    if args.report:
+        check_output(args.report, (".md",))
+    results = validate(spec, table=t.path, spice=s.spice, n_jobs=s.jobs, bits=bits, corners=corners,
+                       progress=_progress("validate adc", not args.quiet))
+    from .validation.adc import validate_dac
+
+    dac = validate_dac(spec, table=t.path, spice=s.spice, n_jobs=s.jobs, corners=corners)
+    chain = None
+    if args.chain:
+        from .validation.adc import chain_check
+
+        chain = chain_check(n=args.chain, reads=args.chain_reads, table=t.path, spice=s.spice)
+    print(f"Held-out checks, behavioral model vs ngspice ({spec.val_mc_instances} Monte Carlo instances, "
+          f"{spec.val_inputs} inputs each; delays at {list(spec.val_overdrive_lsb)} LSB):")
+    print(format_table(results))
+    checks = checks_for(results)
+    from .validation.checks import Check
+
+    print("\nRow driver (1-bit DAC), held-out row loads " + ", ".join(f"{n} cells" for n in spec.dac_val_sizes) + ":")
+    for r in dac:
+        print(f"  {r.corner:<8} energy error {r.energy_err:.1%}, delay error {r.delay_err:.1%}, "
+              f"driver on-resistance {r.r_on:.1f} ohm ({r.points} loads)")
+        checks.append(Check.at_most(f"dac_energy_rel_err/{r.corner}", r.energy_err, 0.10))
+        checks.append(Check.at_most(f"dac_delay_rel_err/{r.corner}", r.delay_err, 0.10))
+    if chain is not None:
+        print(f"\nWhole chain ({chain.n}x{chain.n} crossbar + SA + mux + flash in one netlist vs the behavioral chain): "
+              f"codes agree on {chain.agree:.2%} of {len(chain.codes_spice)} conversions")
+        checks.append(Check.at_most(f"chain_code_disagreement/{chain.n}x{chain.n}", 1 - chain.agree, 0.01))
+    failed = [c for c in checks if not c.passed]
+    print(f"\n{len(checks) - len(failed)} passed, {len(failed)} failed")
+    for c in failed:
+        print(f"FAILED {c.name}: {c.value:.3e} > {c.target:.1e}")
+    if args.plot:
+        print(f"threshold parity plot: {plot(results, args.plot)}")
+    if args.json:
+        write_checks(checks, args.json)
+        print(f"checks: {args.json}")
+    if args.report:
+        from .models.adc import load
+        from .validation.adc import write_report
+
+        models = {b: load(args.kind, b, "nominal", t.path) for b in bits}
+        print(f"report: {write_report(results, checks, args.report, chain=chain, models=models, plot_path=args.plot, dac=dac)}")
+    return 1 if failed else 0
+
+
 def cmd_crossbar_solve(args) -> int:
 
     from .models.crossbar import check_inputs, solve_exact
@@ -622,6 +721,20 @@ def build_parser() -> argparse.ArgumentParser:
     spice_opts(p)
     p.set_defaults(func=cmd_calibrate_crossbar)
 
+    p = calsub.add_parser("adc", help="sense amplifier + mux + flash ADC per corner → calibration/adc.h5",
+                          description="Trim the flash references, then in ngspice: DC transfer (thresholds, static "
+                                      "supply current, clamp voltage) of the nominal design and of Monte Carlo "
+                                      "instances (per-device DELVTO from the Pelgrom coefficient) at every corner, "
+                                      "delay against overdrive, and the transition energy of random conversions; "
+                                      "fit the behavioral model and write the table atomically.  Sweep: "
+                                      "circuits/adc.toml.")
+    p.add_argument("--quick", action="store_true", help="the spec's small [quick] sweep (default --out "
+                                                          "calibration/adc_quick.h5, never the shipped table)")
+    p.add_argument("--spec", help="sweep spec TOML (default: circuits/adc.toml)")
+    p.add_argument("--out", help="table to write (default: the shipped calibration/adc.h5)")
+    spice_opts(p)
+    p.set_defaults(func=cmd_calibrate_adc)
+
     val = sub.add_parser("validate", help="compare behavioral models with SPICE on held-out cases")
     valsub = val.add_subparsers(dest="circuit", required=True, metavar="CIRCUIT")
     p = valsub.add_parser("crossbar", help="behavioral crossbar model vs ngspice vs exact solver",
@@ -642,6 +755,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", help="write a Markdown report (held-out cases, calibration sweep, energy) here")
     spice_opts(p)
     p.set_defaults(func=cmd_validate_crossbar)
+
+    p = valsub.add_parser("adc", help="behavioral ADC model vs ngspice on held-out instances, inputs and sequences",
+                          description="Held-out Monte Carlo instances (DC thresholds), random inputs per instance "
+                                      "(codes), overdrives (delay) and transient conversion sequences (codes, energy) "
+                                      "through ngspice and the behavioral model, per resolution and corner.  Exit 1 "
+                                      "if a check fails (targets: threshold error <= 0.05 LSB, >= 99.9 % equal codes, "
+                                      "offset sigma inside the SPICE 95 % interval, delay within 10 % at >= 0.1 LSB, "
+                                      "energy within 5 %).")
+    p.add_argument("--kind", default="flash-current", help="ADC kind (default flash-current)")
+    p.add_argument("--table", help="calibration table (default: the shipped calibration/adc.h5)")
+    p.add_argument("--spec", help="sweep spec TOML for the held-out counts (default: circuits/adc.toml)")
+    p.add_argument("--quick", action="store_true", help="the spec's [quick] counts")
+    p.add_argument("--bits", type=_csv_list(int), help="resolutions to check (default: all in the table)")
+    p.add_argument("--corners", type=_csv_list(str), help="corners to check (default: all in the table)")
+    p.add_argument("--plot", help="write a threshold parity plot (PNG) here")
+    p.add_argument("--json", help="write the checks (JSON) here")
+    p.add_argument("--report", help="write a Markdown report (with the published-ADC comparison) here")
+    p.add_argument("--chain", type=int, default=16, help="size of the whole-chain check (crossbar + SA + mux + "
+                                                        "flash in one netlist); 0 skips it (default 16)")
+    p.add_argument("--chain-reads", type=int, default=6, help="input patterns in the chain check (default 6)")
+    spice_opts(p)
+    p.set_defaults(func=cmd_validate_adc)
 
     wl = sub.add_parser("workload", help="LLM workloads: shapes and operation counts")
     wlsub = wl.add_subparsers(dest="action", required=True, metavar="ACTION")

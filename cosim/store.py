@@ -28,7 +28,7 @@ from . import __version__
 from .errors import CalibrationError
 
 #: Version of the on-disk layout for each table kind this build knows how to read.
-SCHEMA_VERSIONS: dict[str, int] = {"cosim.crossbar": 1}
+SCHEMA_VERSIONS: dict[str, int] = {"cosim.crossbar": 1, "cosim.adc": 1}
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -45,6 +45,7 @@ explicitly (with freshly programmed cells) to collect the errors.
 from __future__ import annotations
 
 import math
+from functools import cache
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -175,7 +176,7 @@ class Programmed:
     shift: int
     side: int
     g: np.ndarray  # [G, rpc, C] effective conductance incl. IR gain (float32); RTN is relative to it
-    adc_offset: np.ndarray  # [G, 1, C] in LSB
+    adc_offset: np.ndarray  # [G, 1, C] in LSB; or thresholds [G, 1, C, levels - 1] (calibrated ADC model)
 
 
 def _group_layout(K: int, spec: XbarSpec) -> tuple[np.ndarray, int, int]:
@@ -194,6 +195,22 @@ def _grouped(X: np.ndarray, pos: np.ndarray, n_groups: int, rpc: int) -> np.ndar
     out = np.zeros((n_groups * rpc, X.shape[1]), dtype=np.float32)
     out[pos] = X
     return out.reshape(n_groups, rpc, X.shape[1])
+
+
+def _calibrated_adc(spec: XbarSpec):
+    """The SPICE-calibrated ADC model matching the crossbar's ADC (its resolution must be calibrated)."""
+    return _adc_model(int(round(math.log2(spec.adc_levels))))
+
+
+@cache
+def _adc_model(bits: int):
+    from ..errors import ConfigError, ModelRangeError
+    from ..models.adc import load
+
+    try:
+        return load("flash-current", bits, "nominal")
+    except ModelRangeError as exc:
+        raise ConfigError(f"analog.adc_offsets = calibrated: {exc}") from None
 
 
 def program(levels: np.ndarray, shift: int, side: int, spec: XbarSpec, rng: np.random.Generator,
@@ -217,7 +234,15 @@ def program(levels: np.ndarray, shift: int, side: int, spec: XbarSpec, rng: np.r
         g = g * spec.gain[np.ix_(r, c)]
     gg = _grouped(g, pos, n_groups, spec.rows_per_conversion)
     n_adc = math.ceil(min(C, spec.cols) / spec.cols_per_adc)
-    if an.adc_offset_lsb:
+    if an.adc_offsets == "calibrated":
+        # per-ADC, per-threshold thresholds from the SPICE-calibrated Monte Carlo model (LSB)
+        tiles = n_groups // gpt
+        m = _calibrated_adc(spec)
+        th = np.arange(1, spec.adc_levels) - 0.5 + m.offsets_lsb(rng, tiles * math.ceil(C / spec.cols) * n_adc)
+        th = th.reshape(tiles, math.ceil(C / spec.cols) * n_adc, spec.adc_levels - 1)
+        col_adc = (np.arange(C) // spec.cols) * n_adc + (np.arange(C) % spec.cols) // spec.cols_per_adc
+        off = np.repeat(th[:, col_adc], gpt, axis=0)[:, None, :, :].astype(np.float32)
+    elif an.adc_offset_lsb:
         tiles = n_groups // gpt
         per = rng.standard_normal((tiles, math.ceil(C / spec.cols) * n_adc)) * an.adc_offset_lsb
         col_adc = (np.arange(C) // spec.cols) * n_adc + (np.arange(C) % spec.cols) // spec.cols_per_adc
@@ -272,15 +297,19 @@ def explicit_product(U: np.ndarray, S: np.ndarray, bu: int, bs: int, spec: XbarS
             for p in progs:
                 i = _group_sum(Ug, p.g)
                 i -= np.float32(spec.g_off) * active
-                x = i / step + p.adc_offset
+                x = i / step if p.adc_offset.ndim == 4 else i / step + p.adc_offset
                 sig2 = None
                 if an.rtn_amplitude:
                     sig2 = (an.rtn_amplitude**2) * _group_sum(Ug2, p.g * p.g) / (step * step)
-                if an.adc_noise_lsb:
-                    sig2 = (an.adc_noise_lsb**2) if sig2 is None else sig2 + np.float32(an.adc_noise_lsb**2)
+                noise = _calibrated_adc(spec).noise_lsb() if an.adc_noise == "calibrated" else an.adc_noise_lsb
+                if noise:
+                    sig2 = (noise**2) if sig2 is None else sig2 + np.float32(noise**2)
                 if sig2 is not None:
                     x += np.sqrt(sig2, dtype=np.float32) * rng.standard_normal(x.shape, dtype=np.float32)
-                code = np.clip(np.rint(x), 0, L - 1)
+                if p.adc_offset.ndim == 4:  # the calibrated ADC: count the thresholds below the input
+                    code = (x[..., None] > p.adc_offset).sum(-1, dtype=np.int32)
+                else:
+                    code = np.clip(np.rint(x), 0, L - 1)
                 acc += (sgn * p.side * 2.0 ** (p.shift + spec.dac_bits * j) * float(step)) * code.sum(axis=0, dtype=np.float64)
     # digital offset removal with exact operand sums
     out = acc

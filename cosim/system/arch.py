@@ -40,6 +40,10 @@ class Compute:
     """Signed stored values: a positive and a negative column per slice, or one offset column."""
     dac_bits: int = 1
     """Input bits applied per read (the streamed operand goes in bit-serially)."""
+    dac_energy_rule: Literal["cited", "calibrated"] = "cited"
+    """Row-driver energy per input pulse: ``calibrated`` — the SPICE-calibrated 1-bit driver
+    (calibration/adc.h5) driving this row's cells for one read cycle (1-bit DACs only); ``cited`` —
+    ISAAC's DAC figure (4 mW per 1024 DACs at 1.2 GHz) x 2^(bits-1)."""
     input_sign: Literal["two_pass", "offset"] = "two_pass"
     """Signed streamed values: ``two_pass`` drives the positive values' magnitudes, then the negative
     ones' (2·(bits − 1) bit cycles), subtracting digitally; ``offset`` drives ``u + 2^(bits−1)``
@@ -56,10 +60,14 @@ class Compute:
     product (exact up to 2^bits − 1 units, larger sums saturate)."""
     adc_encoding_bits: int = 0
     """ADC bits an encoding saves (ISAAC's weight-flipping encoding saves 1)."""
-    adc_energy_rule: Literal["walden", "table", "best-fom"] = "walden"
-    """ADC energy per conversion: the Kull 8-bit ADC's figure of merit × 2^bits, the Accelergy
-    table (4–10 bits; clamped to 4 bits below), or the best published figure of merit."""
+    adc_energy_rule: Literal["walden", "table", "best-fom", "calibrated"] = "walden"
+    """ADC energy per conversion: ``calibrated`` — the SPICE-calibrated current-mode sense amplifier +
+    flash (calibration/adc.h5; 1-2 bits; it also sets the conversion period, the ADC area and the
+    per-column sense-amplifier energy, and keeps the rows driven for the whole column scan, there
+    being no sample-and-hold) — or a cited stand-in: the Kull 8-bit ADC's figure of merit × 2^bits,
+    the Accelergy table (4–10 bits; clamped to 4 bits below), or the best published figure of merit."""
     adc_rate_hz: float = 1.2e9
+    """Conversions per second of one ADC (ignored with adc_energy_rule = calibrated: the model's period)."""
     stationary: Literal["weights", "activations"] = "weights"
     """Which operand of a weight matmul sits in the crossbar cells: the weights (programmed once,
     every weight of the model mapped) or the activations (written per use into a shared pool of
@@ -101,6 +109,9 @@ class Memory:
     """Columns multiplexed onto one sense circuit."""
     t_sense_s: float = 10e-9
     """One sensing step (a row read of one multiplexed column set)."""
+    sense_energy_rule: Literal["walden", "table", "best-fom", "calibrated"] = "walden"
+    """Energy of one ``cell_bits``-bit sense, as ``compute.adc_energy_rule`` (the calibrated flash
+    covers 1-2 bits; the 4-bit memory sense stays on a cited rule until a 4-bit sense is calibrated)."""
     holds_kv: bool = True
     """K and V live in the memory crossbars (written every token)."""
 
@@ -155,9 +166,17 @@ class Analog:
     """ADC references trimmed per column to that column's mean gain (a one-time calibration of the
     array), leaving the gain's variation along the column; false: the raw gain."""
     adc_offset_lsb: float = 0.1
-    """Static threshold offset of each ADC: Gaussian σ in LSB, drawn per ADC."""
+    """Static threshold offset of each ADC: Gaussian σ in LSB, drawn per ADC (``adc_offsets = gaussian``)."""
+    adc_offsets: Literal["gaussian", "calibrated"] = "gaussian"
+    """``calibrated``: every ADC's thresholds come from the SPICE-calibrated Monte Carlo model of the
+    compute ADC (calibration/adc.h5: per-device Pelgrom ΔV_T draws → one offset per threshold, with
+    the measured spread, e.g. 0.14 / 0.27 / 0.39 LSB for the 2-bit flash); ``adc_offset_lsb`` is then
+    not used.  ``gaussian``: one common shift per ADC, σ = ``adc_offset_lsb``."""
     adc_noise_lsb: float = 0.1
-    """Input-referred ADC noise: Gaussian σ in LSB, drawn per conversion."""
+    """Input-referred ADC noise: Gaussian σ in LSB, drawn per conversion (``adc_noise = gaussian``)."""
+    adc_noise: Literal["gaussian", "calibrated"] = "gaussian"
+    """``calibrated``: the σ is the SPICE-calibrated ADC's input-referred noise (ngspice .noise,
+    largest over its thresholds, e.g. 0.012 LSB for the 2-bit flash); ``gaussian``: ``adc_noise_lsb``."""
 
 
 #: The non-idealities the accuracy budget switches one at a time: name → fields set to "off".
@@ -167,8 +186,8 @@ NONIDEALITIES = {
     "rtn": {"rtn_amplitude": 0.0},
     "stuck": {"stuck_off_rate": 0.0, "stuck_on_rate": 0.0},
     "ir_drop": {"ir_drop": False},  # with or without compensation (analog.ir_compensation)
-    "adc_offset": {"adc_offset_lsb": 0.0},
-    "adc_noise": {"adc_noise_lsb": 0.0},
+    "adc_offset": {"adc_offset_lsb": 0.0, "adc_offsets": "gaussian"},
+    "adc_noise": {"adc_noise_lsb": 0.0, "adc_noise": "gaussian"},
 }
 
 

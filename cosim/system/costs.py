@@ -47,9 +47,30 @@ def const(name: str, key: str) -> Cost:
     return Cost(float(e[key]), f"{name}: {e['src']}", "derived" if "how" in e else "cited", e.get("how", ""))
 
 
+CALIBRATED_ADC_KIND = "flash-current"
+
+
+def calibrated_adc(bits: int):
+    """The SPICE-calibrated ADC model (nominal corner) for ``bits``; outside the calibrated
+    resolutions a ConfigError that says which rules still cover it."""
+    from ..errors import ModelRangeError
+    from ..models.adc import load
+
+    try:
+        return load(CALIBRATED_ADC_KIND, bits, "nominal")
+    except ModelRangeError as exc:
+        raise ConfigError(f"adc_energy_rule = calibrated: {exc}; the cited rules (walden, table, best-fom) cover "
+                          "other resolutions") from None
+
+
 def adc_energy(bits: int, rule: str) -> Cost:
-    """Energy per conversion of a ``bits``-bit ADC (J), by the preset's rule.  Stand-in until the
-    ADC calibration lands (issue 5)."""
+    """Energy per conversion of a ``bits``-bit ADC (J), by the preset's rule: ``calibrated`` (the
+    SPICE-calibrated current-mode flash, calibration/adc.h5) or one of the cited stand-ins."""
+    if rule == "calibrated":
+        m = calibrated_adc(bits)
+        return Cost(m.energy_per_conversion(), f"SPICE-calibrated {CALIBRATED_ADC_KIND} ADC (calibration/adc.h5), "
+                    f"mean over uniform inputs at {1 / m.period / 1e6:.0f} MS/s, nominal corner", "calibrated",
+                    "boundary: SA output copy, mux line, comparators, references from VDD (not the bias generators)")
     if rule == "walden":
         fom = const("adc_walden", "fom_j_per_step")
         return Cost(fom.value * 2**bits, f"Walden FoM {fom.value * 1e15:.2f} fJ/step x 2^{bits} ({fom.source})",
@@ -68,13 +89,23 @@ def adc_energy(bits: int, rule: str) -> Cost:
             raise ConfigError(f"ADC table covers {b[0]}..{b[-1]} bits; {bits} is outside it")
         e = t["energy_j"][b.index(max(bits, b[0]))]
         return Cost(float(e), f"adc_table: {t['src']}", "cited", note)
-    raise ConfigError(f"unknown ADC energy rule {rule!r}; valid: best-fom, table, walden")
+    raise ConfigError(f"unknown ADC energy rule {rule!r}; valid: best-fom, calibrated, table, walden")
 
 
-def adc_area(bits: int) -> Cost:
+def adc_area(bits: int, rule: str = "walden") -> Cost:
+    """Area of one ADC (without the per-column sense amplifiers of the calibrated design)."""
+    if rule == "calibrated":
+        m = calibrated_adc(bits)
+        return Cost(m.area - m.area_sa, "device areas of the calibrated flash + mux switch (layout rule in "
+                    "calibration/adc.h5)", "calibrated")
     a = const("adc_8b", "area_m2")
     return Cost(a.value * 2.0 ** (bits - 8), f"1200 um^2 x 2^({bits}-8) (adc_8b: {components()['adc_8b']['src']})",
                 "derived", "area scales as 2^bits (stated rule)")
+
+
+def adc_period(c) -> float:
+    """Seconds per conversion: the calibrated ADC's period, or 1 / ``compute.adc_rate_hz``."""
+    return calibrated_adc(c.adc_bits).period if c.adc_energy_rule == "calibrated" else 1.0 / c.adc_rate_hz
 
 
 def adc_power(bits: int, rule: str, rate_hz: float) -> float:

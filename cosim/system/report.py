@@ -31,7 +31,7 @@ PAPER_SOURCE = "seed paper abstract and review (shared/REFERENCE.md section 1)"
 #: Assumptions tried one at a time on the seed design when a ratio is off by more than 2x.
 SENSITIVITY = [  # (field, values, why, also applied to the simulated baselines)
     ("compute.rows_per_conversion", [15, 128], "rows summed per 2-bit conversion (lossy above 3)", False),
-    ("compute.adc_rate_hz", [4.8e9], "a 2-bit flash ADC converting 4x faster than ISAAC's 8-bit SAR", False),
+    ("compute.adc_energy_rule", ["walden"], "the cited ADC stand-in (Walden rule, Kull FoM, 1.2 GS/s, per-column sample-and-hold: rows off after t_read) instead of the calibrated current-mode SA + flash", False),
     ("compute.cols_per_adc", [16], "an ADC per 16 columns instead of 128", False),
     ("compute.tiles", [64], "4x more computation crossbars", False),
     ("compute.cell_bits", [2], "2-bit computation cells", False),

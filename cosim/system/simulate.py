@@ -33,7 +33,8 @@ from ..errors import ConfigError
 from ..workloads import Workload
 from ..workloads.ops import Op
 from .arch import Arch
-from .costs import (Cost, ReadCost, adc_area, adc_energy, components, const, crossbar_read, dfu_lane_area,
+from .costs import (Cost, ReadCost, adc_area, adc_energy, adc_period, calibrated_adc, components, const, crossbar_read,
+                    dfu_lane_area,
                     element_energy)
 
 
@@ -179,8 +180,36 @@ class _Acc:
         self.energy[category or what] += n * e
 
 
+def _dac_cost(arch: Arch, t_pulse: float) -> Cost:
+    """The calibrated row driver driving one row of ``cols`` cells (on with probability
+    ``cell_density`` at the analog section's g_on, else g_on / on_off_ratio) for ``t_pulse``."""
+    from ..errors import ModelRangeError
+    from ..models.adc import load_dac
+
+    c, an = arch.compute, arch.analog
+    if c.dac_bits != 1:
+        raise ConfigError("dac_energy_rule = calibrated covers 1-bit DACs only; use cited for wider ones")
+    drv = load_dac("nominal")
+    g_total = c.cols * an.g_on_s * (c.cell_density + (1 - c.cell_density) / an.on_off_ratio)
+    try:
+        e = drv.energy(c.cols, g_total, t_pulse)
+    except ModelRangeError as exc:
+        raise ConfigError(f"dac_energy_rule = calibrated: {exc}") from None
+    return Cost(e, f"SPICE-calibrated 1-bit row driver (calibration/adc.h5): {c.cols} cells, "
+                f"{g_total * 1e3:.2f} mS, {t_pulse * 1e9:.0f} ns pulse", "calibrated",
+                "boundary: driver supplies minus the crossbar read boundary's share")
+
+
+def read_cycle(c) -> float:
+    """Seconds per array read: the read pulse, or the ADC's scan of its columns if longer."""
+    return max(c.t_read_s, c.cols_per_adc * adc_period(c))
+
+
 def _read_cost(arch: Arch, rows_active: int, table: str | None) -> tuple[Cost, ReadCost | None]:
     c = arch.compute
+    # with the calibrated current-mode ADC there is no sample-and-hold: the rows stay driven while
+    # the ADC scans its columns
+    t_read = read_cycle(c) if c.adc_energy_rule == "calibrated" else c.t_read_s
     if c.read_energy == "isaac":
         x = components()["crossbar_128x128"]
         e = x["power_w"] * x["read_s"] * (c.rows * c.cols / 16384)
@@ -189,7 +218,7 @@ def _read_cost(arch: Arch, rows_active: int, table: str | None) -> tuple[Cost, R
 
     try:
         r = crossbar_read(c.crossbar_kind, c.rows, c.cols, c.cell_bits, rows_active, c.r_row_ohm, c.r_col_ohm,
-                          c.t_read_s, c.input_activity, c.cell_density, table)
+                          t_read, c.input_activity, c.cell_density, table)
     except ModelRangeError as exc:
         raise ConfigError(f"crossbar read of {arch.name} lies outside the calibrated device tables: {exc}") from None
     status = "calibrated" if r.validated else "unvalidated"
@@ -229,7 +258,7 @@ def plan_chip(arch: Arch, w: Workload) -> Plan:
         if m.holds_kv:
             bits += kv_values(w) * arch.data.act_bits
         mem_arrays = math.ceil(bits / (m.rows * m.cols * m.cell_bits))
-    t_cycle = max(c.t_read_s, c.cols_per_adc / c.adc_rate_hz)
+    t_cycle = read_cycle(c)
     a_slices, a_sides = cells_per_value(arch, arch.data.act_bits)
     need = c.rows_per_conversion * (2**c.cell_bits - 1) * (2**c.dac_bits - 1) + 1
     have = 2 ** (c.adc_bits + c.adc_encoding_bits)
@@ -256,9 +285,22 @@ def simulate(w: Workload, arch: Arch, *, table: str | None = None) -> Result:
     rpc = min(c.rows_per_conversion, c.rows)
     costs["crossbar_read"], _ = _read_cost(arch, rpc, table)
     costs["adc"] = adc_energy(c.adc_bits, c.adc_energy_rule)
-    costs["dac"] = Cost(const("dac_1b", "energy_j").value * 2 ** (c.dac_bits - 1), const("dac_1b", "energy_j").source,
-                        "derived", "1-bit figure x 2^(bits-1) for wider DACs (stated rule)")
-    costs["sample_hold"] = const("sample_hold", "energy_j")
+    if c.dac_energy_rule == "calibrated":
+        costs["dac"] = _dac_cost(arch, plan.t_cycle_s)
+    else:
+        costs["dac"] = Cost(const("dac_1b", "energy_j").value * 2 ** (c.dac_bits - 1),
+                            const("dac_1b", "energy_j").source, "derived",
+                            "1-bit figure x 2^(bits-1) for wider DACs (stated rule)")
+    if c.adc_energy_rule == "calibrated":
+        m = calibrated_adc(c.adc_bits)
+        if c.cols_per_adc != m.n_mux:
+            unvalidated.append(f"ADC: calibrated with a {m.n_mux}:1 column mux, used here for {c.cols_per_adc} columns "
+                               "(its period, energy and area are the 128-input mux's)")
+        costs["sample_hold"] = Cost(m.sa_energy_per_read(plan.t_cycle_s), "calibrated current-mode sense amplifier: "
+                                    f"clamp bias {m.i_bias * 1e6:g} uA x {m.vdd:g} V for one read cycle, per column "
+                                    "(no sample-and-hold)", "calibrated")
+    else:
+        costs["sample_hold"] = const("sample_hold", "energy_j")
     costs["shift_add"] = const("shift_add", "energy_j")
     costs["cell_write"] = const("rram_write", "energy_j_per_cell")
     costs["buffer"] = const("sram_32kb_access", "energy_j_per_byte")
@@ -267,7 +309,7 @@ def simulate(w: Workload, arch: Arch, *, table: str | None = None) -> Result:
     costs["digital_mac"] = Cost(const("mul8", "energy_j").value + const("add32", "energy_j").value,
                                 "mul8 + add32 per MAC (R5)", "cited")
     if mem.enabled:
-        sense = adc_energy(mem.cell_bits, c.adc_energy_rule)
+        sense = adc_energy(mem.cell_bits, mem.sense_energy_rule)
         cell_rc, _ = _mem_cell_read(arch, table)
         costs["memory_read"] = Cost(sense.value + cell_rc.value, f"one {mem.cell_bits}-bit sense ({sense.source}) + "
                                     f"cell read ({cell_rc.source})", "cited",
@@ -420,7 +462,8 @@ def _product(arch: Arch, plan: Plan, p: Product, acc: _Acc, costs: dict[str, Cos
     n = p.steps
     acc.add("crossbar_read", n * per_step_reads, costs["crossbar_read"].value)
     acc.add("adc_conversion", n * per_step_conv, costs["adc"].value, "adc")
-    acc.add("sample_hold", n * per_step_conv, costs["sample_hold"].value)
+    acc.add("sense_amp" if c.adc_energy_rule == "calibrated" else "sample_hold", n * per_step_conv,
+            costs["sample_hold"].value)
     acc.add("shift_add", n * per_step_conv, costs["shift_add"].value)
     acc.add("dac_drive", n * p.inst * p.v * bit_cycles * p.k, costs["dac"].value, "dac")
     written = 0.0
@@ -492,13 +535,24 @@ def chip_inventory(arch: Arch, plan: Plan) -> tuple[dict[str, float], dict[str, 
         rc, _ = _read_cost(arch, min(c.rows_per_conversion, c.rows), None)
         power["crossbar_arrays"] += arrays * rc.value / plan.t_cycle_s
     n_adc = arrays * math.ceil(c.cols / c.cols_per_adc)
-    area["adc"] += n_adc * adc_area(c.adc_bits).value
-    power["adc"] += n_adc * adc_energy(c.adc_bits, c.adc_energy_rule).value * c.adc_rate_hz
+    area["adc"] += n_adc * adc_area(c.adc_bits, c.adc_energy_rule).value
+    power["adc"] += n_adc * adc_energy(c.adc_bits, c.adc_energy_rule).value / adc_period(c)
     n_dac = arrays * c.rows
-    area["dac"] += n_dac * comp["dac_1b"]["area_m2"] * 2 ** (c.dac_bits - 1)
-    power["dac"] += n_dac * comp["dac_1b"]["power_w"] * 2 ** (c.dac_bits - 1)
-    area["sample_hold"] += arrays * c.cols * comp["sample_hold"]["area_m2"]
-    power["sample_hold"] += arrays * c.cols * comp["sample_hold"]["power_w"]
+    if c.dac_energy_rule == "calibrated":
+        from ..models.adc import load_dac
+
+        area["dac"] += n_dac * load_dac("nominal").area
+        power["dac"] += n_dac * _dac_cost(arch, plan.t_cycle_s).value / plan.t_cycle_s
+    else:
+        area["dac"] += n_dac * comp["dac_1b"]["area_m2"] * 2 ** (c.dac_bits - 1)
+        power["dac"] += n_dac * comp["dac_1b"]["power_w"] * 2 ** (c.dac_bits - 1)
+    if c.adc_energy_rule == "calibrated":
+        m = calibrated_adc(c.adc_bits)
+        area["sense_amp"] += arrays * c.cols * m.area_sa
+        power["sense_amp"] += arrays * c.cols * m.i_bias * m.vdd
+    else:
+        area["sample_hold"] += arrays * c.cols * comp["sample_hold"]["area_m2"]
+        power["sample_hold"] += arrays * c.cols * comp["sample_hold"]["power_w"]
     n_sa = imas * c.arrays_per_ima / 2  # ISAAC: 4 shift-and-add units per IMA of 8 crossbars
     area["shift_add"] += n_sa * comp["shift_add"]["area_m2"]
     power["shift_add"] += n_sa * comp["shift_add"]["power_w"]
@@ -520,8 +574,8 @@ def chip_inventory(arch: Arch, plan: Plan) -> tuple[dict[str, float], dict[str, 
         m = arch.memory
         area["memory_crossbars"] += plan.memory_arrays * m.rows * m.cols * m.cell_area_f2 * arch.node_m**2
         n_sense = plan.memory_arrays * m.cols / m.cols_per_sense
-        area["memory_sense"] += n_sense * adc_area(m.cell_bits).value
-        power["memory_sense"] += n_sense * adc_energy(m.cell_bits, c.adc_energy_rule).value / m.t_sense_s
+        area["memory_sense"] += n_sense * adc_area(m.cell_bits, m.sense_energy_rule).value
+        power["memory_sense"] += n_sense * adc_energy(m.cell_bits, m.sense_energy_rule).value / m.t_sense_s
     for t in arch.chip_components:
         area[t.name] += plan.chips * t.count * comp[t.ref].get("area_m2", 0.0)
         power[t.name] += plan.chips * t.count * comp[t.ref].get("power_w", 0.0)
@@ -536,4 +590,4 @@ def fixed_plan(arch: Arch) -> Plan:
         raise ConfigError(f"{arch.name}: compute.tiles = 0 sizes the chip from a workload; set compute.tiles")
     aps = c.arrays_per_ima * c.imas_per_tile
     return Plan(c.tiles, math.ceil(c.tiles / c.tiles_per_chip), c.tiles * aps, 0, 0, 0,
-                max(c.t_read_s, c.cols_per_adc / c.adc_rate_hz), 0, True, 0, 0)
+                read_cycle(c), 0, True, 0, 0)

@@ -1,0 +1,455 @@
+"""ADC calibration: the sense amplifier + mux + current-mode flash in ngspice, per corner.
+
+Work items (joblib, one ngspice run each):
+
+* ``trim``  — the design step: reference sinks scaled until the nominal-corner thresholds sit at
+  (k - 1/2) LSB (three DC sweeps per resolution, no mismatch).  The trimmed design is then fixed.
+* ``dc``    — DC transfer of one instance (nominal or a Monte Carlo draw) at one corner: the
+  thresholds (input current where each comparator output crosses VDD/2, interpolated), the static
+  supply current and the column clamp voltage against input current.
+* ``delay`` — transient step across one comparator's threshold with a given overdrive, rising
+  (from zero input) and falling (from full scale): the time from the input edge to the output
+  crossing VDD/2.
+* ``noise`` — ngspice ``.noise`` at each comparator's node with the input at its threshold: the
+  input-referred rms noise (1 MHz - 100 GHz) and the white input density.
+* ``energy`` — transient of random conversions at the conversion period: supply energy, from which
+  the transition energy (on the input step up / down, its square and start, and the comparator
+  toggles) is fitted on top of the static supply power.
+
+Energy boundary: every current drawn from VDD by the sense amplifier (clamp bias, output mirror),
+the mux line, the flash comparators and their reference branches and inverters.  Outside: the
+bias/reference generators (ideal VB, IBIAS, IREF: shared by many ADCs), the column current (the
+crossbar's row drivers deliver it), the output register and the thermometer-to-binary encoder, and
+clocks (the comparators are continuous-time; there is no clocked latch).  Published ADC figures
+(e.g. Kull et al.) include references and clocking.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import SpiceSettings
+from ..errors import CalibrationError, ConfigError
+from ..netlist.adc import (FLASH_BITS, AdcDesign, Corner, DacDesign, DcSweep, Levels, area_estimate, devices,
+                           draw_mismatch,
+                           ideal_thresholds, mismatch_sigmas, render_adc, template_sources)
+from ..parallel import item_rng, run_parallel
+from ..resources import circuits_dir, netlists_dir
+from ..spice import get_backend
+from ..store import Table, sha256_file
+
+log = logging.getLogger(__name__)
+
+SPEC_NAME = "adc.toml"
+
+
+@dataclass(frozen=True)
+class AdcSpec:
+    text: str
+    seed: int
+    design: AdcDesign
+    bits: tuple[int, ...]
+    corners: tuple[Corner, ...]
+    dc_step_lsb: float
+    mc_instances: int
+    period: float
+    overdrive_lsb: tuple[float, ...]
+    energy_conversions: int
+    trim_iterations: int
+    val_mc_instances: int
+    val_inputs: int
+    val_overdrive_lsb: tuple[float, ...]
+    val_conversions: int
+    val_instances_tran: int
+    dac: "DacDesign"
+    dac_sizes: tuple[int, ...]
+    dac_densities: tuple[float, ...]
+    dac_val_sizes: tuple[int, ...]
+    dac_val_densities: tuple[float, ...]
+    dac_g_on: float
+    dac_on_off: float
+    dac_v_lo: float
+    dac_r_row: float
+    dac_c_row: float
+    dac_t_pulse: float
+
+
+def load_spec(path: str | Path | None = None, *, quick: bool = False) -> AdcSpec:
+    path = Path(path) if path else circuits_dir() / SPEC_NAME
+    try:
+        text = path.read_text()
+        d = tomllib.loads(text)
+    except FileNotFoundError:
+        raise ConfigError(f"sweep spec {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"sweep spec {path} is not valid TOML: {exc}") from None
+    try:
+        sw, va, dd = d["sweep"], d.get("validate", {}), d["dac"]
+        q = d.get("quick", {}) if quick else {}
+        corners = tuple(Corner(str(c["name"]), float(c["temp_c"]), float(c.get("vdd_scale", 1.0)))
+                        for c in sw["corners"])
+        if "corners" in q:
+            by = {c.name: c for c in corners}
+            unknown = [n for n in q["corners"] if n not in by]
+            if unknown:
+                raise ConfigError(f"sweep spec {path}: [quick] corners {unknown} not in [sweep] corners")
+            corners = tuple(by[n] for n in q["corners"])
+        spec = AdcSpec(
+            text=text, seed=int(d["seed"]), design=AdcDesign.from_dict(d.get("design", {})),
+            bits=tuple(int(b) for b in q.get("bits", sw["bits"])), corners=corners,
+            dc_step_lsb=float(sw["dc_step_lsb"]), mc_instances=int(q.get("mc_instances", sw["mc_instances"])),
+            period=float(sw["period"]), overdrive_lsb=tuple(float(x) for x in q.get("overdrive_lsb", sw["overdrive_lsb"])),
+            energy_conversions=int(sw["energy_conversions"]), trim_iterations=int(sw["trim_iterations"]),
+            val_mc_instances=int(q.get("mc_instances", va.get("mc_instances", 200))),
+            val_inputs=int(va.get("inputs", 2000)),
+            val_overdrive_lsb=tuple(float(x) for x in va.get("overdrive_lsb", [0.15, 0.3, 0.7, 1.5])),
+            val_conversions=int(va.get("conversions", 40)), val_instances_tran=int(va.get("instances_tran", 4)),
+            dac=DacDesign.from_dict(dd.get("design", {})), dac_sizes=tuple(int(x) for x in dd["sizes"]),
+            dac_densities=tuple(float(x) for x in dd["densities"]),
+            dac_val_sizes=tuple(int(x) for x in dd["validate_sizes"]),
+            dac_val_densities=tuple(float(x) for x in dd["validate_densities"]),
+            dac_g_on=float(dd["g_on"]), dac_on_off=float(dd["on_off_ratio"]), dac_v_lo=float(dd["v_lo"]),
+            dac_r_row=float(dd["r_row"]), dac_c_row=float(dd["c_row"]), dac_t_pulse=float(dd["t_pulse"]),
+        )
+    except KeyError as exc:
+        raise ConfigError(f"sweep spec {path} lacks {exc.args[0]!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"sweep spec {path}: bad value ({exc})") from None
+    bad = [b for b in spec.bits if b not in FLASH_BITS]
+    if bad:
+        raise ConfigError(f"sweep spec {path}: flash resolutions {bad} not supported; valid: {list(FLASH_BITS)}")
+    if not spec.corners or spec.corners[0].name != "nominal" or spec.corners[0].temp_c != 27.0 \
+            or spec.corners[0].vdd_scale != 1.0:
+        raise ConfigError(f"sweep spec {path}: the first corner must be 'nominal' (27 C, vdd_scale 1)")
+    if len({c.name for c in spec.corners}) != len(spec.corners):
+        raise ConfigError(f"sweep spec {path}: corner names must be unique")
+    if not (0 < spec.dc_step_lsb <= 0.05):
+        raise ConfigError(f"sweep spec {path}: dc_step_lsb must lie in (0, 0.05]")
+    if spec.mc_instances < 20 or spec.val_mc_instances < 20:
+        raise ConfigError(f"sweep spec {path}: need at least 20 Monte Carlo instances")
+    if not (spec.period > 0 and all(x > 0 for x in spec.overdrive_lsb + spec.val_overdrive_lsb)):
+        raise ConfigError(f"sweep spec {path}: period and overdrives must be > 0")
+    if len(spec.overdrive_lsb) < 2:
+        raise ConfigError(f"sweep spec {path}: need at least 2 overdrive points")
+    return spec
+
+
+# --------------------------------------------------------------------------- SPICE measurements
+
+
+def _crossings(x: np.ndarray, v: np.ndarray, level: float) -> np.ndarray:
+    """Interpolated x where ``v`` crosses ``level`` upwards."""
+    s = v - level
+    j = np.nonzero((s[:-1] < 0) & (s[1:] >= 0))[0]
+    return x[j] + (x[j + 1] - x[j]) * (-s[j]) / (s[j + 1] - s[j])
+
+
+def dc_transfer(design: AdcDesign, bits: int, corner: Corner, *, trim=None, delvto=None, step_lsb: float = 0.004,
+                spice: SpiceSettings = SpiceSettings(), span: float = 2.0) -> dict:
+    """One DC sweep over ``span`` x full scale: thresholds (A; NaN for a comparator that never
+    switches in the sweep — a Monte Carlo outlier), supply current and clamp voltage against input."""
+    stop = span * 2**bits * design.i_lsb
+    res = get_backend(spice.backend).run(
+        render_adc(design, bits, DcSweep(stop=stop, step=step_lsb * design.i_lsb), corner=corner, trim=trim,
+                   delvto=delvto), timeout=spice.timeout)
+    x = res["i(i-sweep)"]
+    vdd = design.vdd * corner.vdd_scale
+    th = []
+    for k in range(1, 2**bits):
+        c = _crossings(x, res[f"v(d{k})"], vdd / 2)
+        th.append(c[0] if len(c) else np.nan)  # several crossings (non-monotonic): the first is reported
+    th = np.array(th)
+    if not delvto and np.any(np.isnan(th)):
+        raise CalibrationError(f"comparator {int(np.argmax(np.isnan(th))) + 1} of the {bits}-bit flash never switches "
+                               f"at corner {corner.name} (input 0..{stop:g} A)")
+    full = x <= 2**bits * design.i_lsb * (1 + 1e-9)
+    return {"thresholds": th, "i_in": x[full], "i_supply": -res["i(vdd)"][full], "v_clamp": res["v(x)"][full],
+            "spice_s": res.elapsed_s}
+
+
+def _item_dc(spec: AdcSpec, bits: int, corner: Corner, trim, which: str, i: int, spice: SpiceSettings) -> dict:
+    design = spec.design
+    devs = devices(design, bits, trim)
+    dvt = {} if which == "nominal" else draw_mismatch(design, devs, item_rng(spec.seed, "mc", which, bits, i))
+    out = dc_transfer(design, bits, corner, trim=trim, delvto=dvt, step_lsb=spec.dc_step_lsb, spice=spice)
+    if which != "nominal":  # keep only what the fit needs
+        out = {"thresholds": out["thresholds"], "spice_s": out["spice_s"]}
+    return {"bits": bits, "corner": corner.name, "which": which, "i": i,
+            "dvt": np.array([dvt.get(d.name, 0.0) for d in devs if d.mismatch]), **out}
+
+
+def step_delay(design: AdcDesign, bits: int, corner: Corner, k: int, threshold: float, overdrive: float,
+               direction: str, *, trim=None, delvto=None, t_wait: float | None = None,
+               spice: SpiceSettings = SpiceSettings()) -> dict:
+    """Delay of comparator ``k`` for an input step across ``threshold`` (A) by ``overdrive`` (A):
+    ``rise`` steps from zero input, ``fall`` from full scale (2^bits LSB).  Also the supply energy."""
+    if t_wait is None:  # long enough for the slowest decisions (about 8 ns at 0.01 LSB)
+        t_wait = 40e-9 if overdrive < 0.04 * design.i_lsb else 12e-9
+    if direction == "rise":
+        levels = (0.0, threshold + overdrive)
+    elif direction == "fall":
+        levels = (2**bits * design.i_lsb, threshold - overdrive)
+    else:
+        raise ConfigError(f"direction must be rise or fall, not {direction!r}")
+    an = Levels(levels=levels, period=t_wait)
+    res = get_backend(spice.backend).run(render_adc(design, bits, an, corner=corner, trim=trim, delvto=delvto),
+                                         timeout=spice.timeout)
+    t, v = res["time"], res[f"v(d{k})"] - design.vdd * corner.vdd_scale / 2
+    m = t > t_wait
+    s = np.sign(v[m])
+    j = np.nonzero(s[1:] != s[:-1])[0]
+    if len(j) == 0:
+        return {"delay": np.inf}
+    j = j[0]
+    tm, vm = t[m], v[m]
+    tc = tm[j] + (tm[j + 1] - tm[j]) * (-vm[j]) / (vm[j + 1] - vm[j])
+    return {"delay": float(tc - t_wait - an.t_edge / 2)}
+
+
+def _item_delay(spec: AdcSpec, bits: int, corner: Corner, trim, thresholds, k: int, od_lsb: float,
+                direction: str, spice: SpiceSettings) -> dict:
+    out = step_delay(spec.design, bits, corner, k, float(thresholds[k - 1]), od_lsb * spec.design.i_lsb, direction,
+                     trim=trim, spice=spice)
+    return {"bits": bits, "corner": corner.name, "k": k, "od": od_lsb, "direction": direction, **out}
+
+
+def conversions(design: AdcDesign, bits: int, corner: Corner, levels: np.ndarray, period: float, *, trim=None,
+                delvto=None, noise=None, spice: SpiceSettings = SpiceSettings()) -> dict:
+    """Transient of a sequence of conversions: the code sampled at the end of each period (number of
+    comparator outputs above VDD/2) and the supply energy of each period (J)."""
+    levels = np.asarray(levels, dtype=float)
+    an = Levels(levels=tuple(levels), period=period)
+    res = get_backend(spice.backend).run(render_adc(design, bits, an, corner=corner, trim=trim, delvto=delvto,
+                                                    noise=noise), timeout=spice.timeout)
+    t = res["time"]
+    vdd = design.vdd * corner.vdd_scale
+    p = vdd * -res["i(vdd)"]
+    n = len(levels)
+    ends = (np.arange(n) + 1) * period - min(period * 0.01, 10e-12)
+    bitsv = np.stack([np.interp(ends, t, res[f"v(d{k})"]) > vdd / 2 for k in range(1, 2**bits)], -1)
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (p[1:] + p[:-1]) * np.diff(t))])
+    bounds = np.interp(np.arange(n + 1) * period, t, cum)
+    return {"codes": bitsv.sum(-1), "thermo": bitsv, "energy": np.diff(bounds)}
+
+
+def input_noise(design: AdcDesign, bits: int, corner: Corner, k: int, i_dc: float, *, trim=None, delvto=None,
+                spice: SpiceSettings = SpiceSettings()) -> dict:
+    """Input-referred noise of comparator ``k`` at input ``i_dc`` (its threshold): ngspice ``.noise``
+    (BSIM4 thermal + flicker of every device) at the comparator node, integrated from 1 MHz (slower
+    drifts act as offset over a conversion) to 100 GHz, divided by the node's low-frequency
+    transimpedance.  Returns the rms (A) and the white input density at 10 MHz (A²/Hz)."""
+    from ..netlist.adc import NoiseAnalysis
+
+    res = get_backend(spice.backend).run(render_adc(design, bits, NoiseAnalysis(i_dc=i_dc, k=k), corner=corner,
+                                                    trim=trim, delvto=delvto), timeout=spice.timeout)
+    spec_plot = next((p for name, p in res.plots.items() if "onoise_spectrum" in p), None)
+    if spec_plot is None:
+        raise CalibrationError("ngspice .noise produced no spectrum")
+    f, on, inn = spec_plot["frequency"].real, spec_plot["onoise_spectrum"].real, spec_plot["inoise_spectrum"].real
+    z0 = on[0] / inn[0]  # transimpedance at the lowest frequency (V/A)
+    out_rms = math.sqrt(float(np.trapezoid(on**2, f)))
+    return {"rms": out_rms / z0, "psd_10mhz": float(np.interp(np.log(1e7), np.log(f), inn) ** 2), "z0": z0}
+
+
+def _item_noise(spec: AdcSpec, bits: int, corner: Corner, trim, thresholds, k: int, spice: SpiceSettings) -> dict:
+    out = input_noise(spec.design, bits, corner, k, float(thresholds[k - 1]), trim=trim, spice=spice)
+    return {"bits": bits, "corner": corner.name, "noise_k": k, **out}
+
+
+def dac_pulse(dac, g, *, v_lo: float, r_row: float, c_row: float, t_pulse: float, corner: Corner,
+              spice: SpiceSettings = SpiceSettings()) -> dict:
+    """One input pulse through the row driver into a row of cells ``g``: the energy inside the DAC
+    boundary (supplies minus the crossbar read boundary's share), the delay to half swing at the far
+    end of the row, and the driver's on-resistance at the end of the pulse."""
+    from ..netlist.adc import render_dac
+
+    res = get_backend(spice.backend).run(render_dac(dac, g, v_lo=v_lo, r_row=r_row, c_row=c_row, t_pulse=t_pulse,
+                                                    temp_c=corner.temp_c, vdd_scale=corner.vdd_scale),
+                                         timeout=spice.timeout)
+    t = res["time"]
+    vdd = dac.vdd * corner.vdd_scale
+    e_sup = sum(float(np.trapezoid(-res[f"i({k})"] * v, t)) for k, v in (("vdd", vdd), ("vhi", v_lo + dac.v_read),
+                                                                        ("vlo", v_lo)))
+    e_xbar = float(np.trapezoid((res["v(r0)"] - v_lo) * res["i(vout)"], t))
+    far = res[f"v(r{len(g)})"]
+    t_delay = 50e-12
+    j = int(np.argmax(far > v_lo + dac.v_read / 2))
+    delay = float(t[j - 1] + (t[j] - t[j - 1]) * (v_lo + dac.v_read / 2 - far[j - 1]) / (far[j] - far[j - 1]) - t_delay
+                  - 10e-12)  # from the middle of the input edge
+    m = (t > t_delay + 0.8 * t_pulse) & (t < t_delay + t_pulse)
+    i_end = float(np.mean(res["i(vout)"][m]))
+    r_on = float(np.mean(v_lo + dac.v_read - res["v(r0)"][m]) / i_end) if i_end > 0 else math.nan
+    return {"e_dac": e_sup - e_xbar, "e_xbar": e_xbar, "delay": delay, "r_on": r_on}
+
+
+def dac_case(seed: int, key, n: int, density: float, g_on: float, on_off: float) -> np.ndarray:
+    rng = item_rng(seed, "dac", key, n, density)
+    return np.where(rng.random(n) < density, g_on, g_on / on_off)
+
+
+def _item_dac(spec: AdcSpec, corner: Corner, n: int, density: float, key: str, spice: SpiceSettings) -> dict:
+    g = dac_case(spec.seed, key, n, density, spec.dac_g_on, spec.dac_on_off)
+    out = dac_pulse(spec.dac, g, v_lo=spec.dac_v_lo, r_row=spec.dac_r_row, c_row=spec.dac_c_row,
+                    t_pulse=spec.dac_t_pulse, corner=corner, spice=spice)
+    return {"dac_corner": corner.name, "n": n, "density": density, "g_total": float(g.sum()), **out}
+
+
+def _item_energy(spec: AdcSpec, bits: int, corner: Corner, trim, spice: SpiceSettings) -> dict:
+    rng = item_rng(spec.seed, "energy", bits, corner.name)
+    levels = rng.uniform(0, 2**bits * spec.design.i_lsb, spec.energy_conversions)
+    out = conversions(spec.design, bits, corner, levels, spec.period, trim=trim, spice=spice)
+    return {"bits": bits, "corner": corner.name, "levels": levels, **out}
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def trim_references(spec: AdcSpec, bits: int, spice: SpiceSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Scale each reference sink so the nominal thresholds land on (k - 1/2) LSB (the flash sees
+    (I_in + I_b)·mirror_ratio, proportional to the reference width).  Returns (trim, thresholds)."""
+    d = spec.design
+    nominal = spec.corners[0]
+    target = ideal_thresholds(d, bits)
+    trim = np.ones(len(target))
+    for _ in range(max(spec.trim_iterations, 1)):
+        th = dc_transfer(d, bits, nominal, trim=trim, step_lsb=spec.dc_step_lsb, spice=spice)["thresholds"]
+        trim = trim * (target + d.i_bias) / (th + d.i_bias)
+    th = dc_transfer(d, bits, nominal, trim=trim, step_lsb=spec.dc_step_lsb, spice=spice)["thresholds"]
+    return trim, th
+
+
+def calibrate(spec: AdcSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: int = 1, progress=None,
+              spec_path: Path | None = None) -> Table:
+    """Run the whole ADC calibration and return the table (not yet written)."""
+    from ..models.adc import fit_threshold_model
+
+    t0 = time.perf_counter()
+    d = spec.design
+    trims = dict(zip(spec.bits, run_parallel(trim_references, [(spec, b, spice) for b in spec.bits], n_jobs=n_jobs)))
+    # nominal DC per corner first (the delay items need each corner's thresholds)
+    nom_items = [(_item_dc, (spec, b, c, trims[b][0], "nominal", 0, spice)) for b in spec.bits for c in spec.corners]
+    nominal = run_parallel(_call, [(it,) for it in nom_items], n_jobs=n_jobs)
+    nom = {(r["bits"], r["corner"]): r for r in nominal}
+    items = []
+    for b in spec.bits:
+        for c in spec.corners:
+            items += [(_item_dc, (spec, b, c, trims[b][0], "cal", i, spice)) for i in range(spec.mc_instances)]
+            th = nom[(b, c.name)]["thresholds"]
+            for k in range(1, 2**b):
+                for od in spec.overdrive_lsb:
+                    for direction in ("rise", "fall"):
+                        items.append((_item_delay, (spec, b, c, trims[b][0], th, k, od, direction, spice)))
+            items.append((_item_energy, (spec, b, c, trims[b][0], spice)))
+            items += [(_item_noise, (spec, b, c, trims[b][0], th, k, spice)) for k in range(1, 2**b)]
+    for c in spec.corners:
+        items += [(_item_dac, (spec, c, n, dens, "cal", spice)) for n in spec.dac_sizes for dens in spec.dac_densities]
+    results = run_parallel(_call, [(it,) for it in items], n_jobs=n_jobs,
+                           progress=progress(len(items)) if progress else None)
+
+    table = Table(schema="cosim.adc", spec=spec.text, seed=spec.seed)
+    # the row driver: energy and delay against the row load, one fit per corner
+    from ..models.adc import fit_dac
+
+    dac = [r for r in results if "dac_corner" in r]
+    cols = ("n", "density", "g_total", "e_dac", "e_xbar", "delay", "r_on")
+    for name, units in zip(cols, ("1", "1", "S", "J", "J", "s", "ohm")):
+        table.put(f"dac/{name}", np.array([[r[name] for r in dac if r["dac_corner"] == c] for c in
+                                           [x.name for x in spec.corners]]), units)
+    e_coef, d_coef = fit_dac(table["dac/n"], table["dac/g_total"], table["dac/e_dac"], table["dac/delay"],
+                             spec.dac_t_pulse)
+    table.put("dac/energy_coef", e_coef, "J")
+    table.put("dac/delay_coef", d_coef, "s")
+    table.put("dac/area", area_estimate(spec.dac.devices(), l_min=spec.dac.l_min), "m^2")
+    cnames = [c.name for c in spec.corners]
+    table.put("corners/name", np.array(cnames), "1")
+    table.put("corners/temp_c", np.array([c.temp_c for c in spec.corners]), "degC")
+    table.put("corners/vdd", np.array([d.vdd * c.vdd_scale for c in spec.corners]), "V")
+    for b in spec.bits:
+        g = f"b{b}"
+        devs = devices(d, b, trims[b][0])
+        mm = [x for x in devs if x.mismatch]
+        n_comp = 2**b - 1
+        table.put(f"{g}/trim", trims[b][0], "1")
+        table.put(f"{g}/devices", np.array([x.name for x in mm]), "1")
+        sig = mismatch_sigmas(d, devs)
+        table.put(f"{g}/sigma_vt", np.array([sig[x.name] for x in mm]), "V")
+        table.put(f"{g}/area", area_estimate(devs, l_min=d.l_min), "m^2")
+        table.put(f"{g}/area_sa", area_estimate([x for x in devs if x.name in ("M1", "M2", "MPL", "MO", "MS")],
+                                                l_min=d.l_min), "m^2")
+        n0 = nom[(b, "nominal")]
+        table.put(f"{g}/i_in", n0["i_in"], "A")
+        table.put(f"{g}/thresholds", np.stack([nom[(b, c)]["thresholds"] for c in cnames]), "A")
+        table.put(f"{g}/i_supply", np.stack([nom[(b, c)]["i_supply"] for c in cnames]), "A")
+        table.put(f"{g}/v_clamp", np.stack([nom[(b, c)]["v_clamp"] for c in cnames]), "V")
+        # Monte Carlo: thresholds against the instance's ΔV_T, one fit per corner and comparator
+        cal = [r for r in results if r.get("which") == "cal" and r["bits"] == b]
+        dvt = np.stack([r["dvt"] for r in sorted(cal, key=lambda r: r["i"]) if r["corner"] == "nominal"])
+        table.put(f"{g}/mc_dvt", dvt, "V")
+        mc_th = np.zeros((len(cnames), len(dvt), n_comp))
+        for r in cal:
+            mc_th[cnames.index(r["corner"]), r["i"]] = r["thresholds"]
+        table.put(f"{g}/mc_thresholds", mc_th, "A")
+        ok = ~np.any(np.isnan(mc_th), axis=(0, 2))  # instances with a comparator that never switched
+        table.put(f"{g}/mc_outliers", np.nonzero(~ok)[0], "1")
+        coef, feats, resid = fit_threshold_model(dvt[ok], mc_th[:, ok], [x.name for x in mm], n_comp)
+        table.put(f"{g}/fit_coef", coef, "A")
+        table.put(f"{g}/fit_features", feats, "1")
+        table.put(f"{g}/fit_resid_rms", resid, "A")
+        # delay against overdrive
+        ods = np.array(spec.overdrive_lsb)
+        delay = np.full((2, len(cnames), n_comp, len(ods)), np.nan)
+        for r in results:
+            if r.get("k") and r["bits"] == b:
+                delay[0 if r["direction"] == "rise" else 1, cnames.index(r["corner"]), r["k"] - 1,
+                      list(ods).index(r["od"])] = r["delay"]
+        if not np.all(np.isfinite(delay)):
+            raise CalibrationError(f"{b}-bit flash: some comparators did not switch within the delay window")
+        table.put(f"{g}/overdrive_lsb", ods, "1")
+        table.put(f"{g}/delay", delay, "s")
+        # transition energy on top of the static power (fitted on the step features)
+        from ..models.adc import fit_transition_energy, static_energy
+        from ..models.adc import TRANSITION_FEATURES
+        e_tr = np.zeros((len(cnames), len(TRANSITION_FEATURES)))
+        for r in results:
+            if "thermo" in r and r["bits"] == b:
+                static = static_energy(n0["i_in"], nom[(b, r["corner"])]["i_supply"], r["levels"], spec.period)
+                e_tr[cnames.index(r["corner"])] = fit_transition_energy(r["levels"], r["thermo"], r["energy"], static, d.i_lsb)
+        table.put(f"{g}/e_transition", e_tr, "J")
+        noise = np.zeros((len(cnames), n_comp))
+        psd = np.zeros((len(cnames), n_comp))
+        for r in results:
+            if "noise_k" in r and r["bits"] == b:
+                noise[cnames.index(r["corner"]), r["noise_k"] - 1] = r["rms"]
+                psd[cnames.index(r["corner"]), r["noise_k"] - 1] = r["psd_10mhz"]
+        table.put(f"{g}/noise_rms", noise, "A")
+        table.put(f"{g}/noise_psd", psd, "A^2/Hz")
+    table.attrs.update(design=d.to_dict(), bits=list(spec.bits), period=spec.period, dac_design=spec.dac.to_dict(),
+                       dac_load=dict(g_on=spec.dac_g_on, on_off_ratio=spec.dac_on_off, v_lo=spec.dac_v_lo,
+                                     r_row=spec.dac_r_row, c_row=spec.dac_c_row, t_pulse=spec.dac_t_pulse,
+                                     sizes=list(spec.dac_sizes)),
+                       energy_boundary=__doc__.split("Energy boundary:")[1].strip().replace("\n", " "),
+                       area_rule=("(W + 6F)(L + 6F) per device, F = 32 nm: gate plus 3F on every side for "
+                                  "contacts and spacing, no routing factor"),
+                       backend=spice.backend)
+    table.ngspice_version = get_backend(spice.backend).version()
+    table.sources = {f"netlists/{f}": sha256_file(netlists_dir() / f) for f in template_sources()}
+    spec_file = Path(spec_path) if spec_path else circuits_dir() / SPEC_NAME
+    try:
+        table.sources[str(spec_file.resolve().relative_to(circuits_dir().parent))] = sha256_file(spec_file)
+    except ValueError:
+        table.sources[str(spec_file.resolve())] = sha256_file(spec_file)
+    table.attrs["elapsed_s"] = round(time.perf_counter() - t0, 2)
+    log.info("ADC calibration done in %.1f s", table.attrs["elapsed_s"])
+    return table
+
+
+def _call(item):
+    fn, args = item
+    return fn(*args)

@@ -1,0 +1,378 @@
+"""Behavioral models of the sense amplifier + mux + flash ADC, from the calibrated table.
+
+numpy only.  Everything is per corner (``nominal``, ``cold``, ``hot``, ``vdd-10%``, ``vdd+10%`` as
+calibrated); a corner or resolution that was not calibrated is refused, never extrapolated.
+
+* thresholds of an instance: a fitted function (linear in the shifts of the devices a comparator
+  depends on, quadratic in those of its mirrors, clamp and references) of the instance's per-device
+  threshold shifts ΔV_T — the same draw that SPICE receives as DELVTO;
+* offsets: the distribution of those thresholds over Monte Carlo draws (sampled, or as σ);
+* codes of a sequence of inputs at the conversion period: each comparator node settles towards
+  the input as a single pole whose time constant reproduces the calibrated delay-vs-overdrive
+  table from the calibration's start input, and the sampled state is compared with the threshold;
+* energy per conversion: the static supply power at the held input over the period plus a
+  transition energy fitted on the input step (up / down, its square, its start) and the toggles;
+* area: device areas by the stated layout rule.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CalibrationError, ModelRangeError, UnknownNameError
+from ..store import Table, read_table
+
+SHARED = ("MPB", "M2", "MPL", "M1", "MO", "MS", "MPIN", "MRD")
+"""Devices every comparator's threshold depends on (bias, clamp, output mirror, mux, input diode,
+reference diode); each comparator adds its own six (MPk, MRk and the two inverters)."""
+
+
+#: Devices whose mismatch enters a comparator's threshold only weakly (its two inverters sit behind a
+#: high-gain node; the selected mux switch carries the signal current in series): linear terms only.
+WEAK = ("MIN", "MIP", "MJN", "MJP", "MS")
+
+
+def relevant(names: list[str], k: int) -> list[int]:
+    own = {f"MP{k}", f"MR{k}", f"MIN{k}", f"MIP{k}", f"MJN{k}", f"MJP{k}"}
+    return [i for i, n in enumerate(names) if n in SHARED or n in own]
+
+
+def features(dvt: np.ndarray, idx: list[int], names: list[str] | None = None) -> np.ndarray:
+    """[1, ΔV_T(relevant), products ΔV_T_i·ΔV_T_j (i <= j) of the relevant devices that are not
+    :data:`WEAK`] per instance (rows).  Without ``names`` every relevant device gets products."""
+    x = np.atleast_2d(dvt)
+    main = idx if names is None else [i for i in idx if not names[i].startswith(WEAK)]
+    xm = x[:, main]
+    iu, ju = np.triu_indices(len(main))
+    return np.concatenate([np.ones((len(x), 1)), x[:, idx], xm[:, iu] * xm[:, ju]], axis=1)
+
+
+def fit_threshold_model(dvt: np.ndarray, thresholds: np.ndarray, names: list[str], n_comp: int):
+    """Least-squares fit, per corner and comparator, of the threshold (A) against the features of
+    the instance's ΔV_T.  ``thresholds[corner, instance, k]``.  Returns (coef[corner, k, feature],
+    feature count per comparator, residual rms[corner, k])."""
+    n_corner, n_inst, _ = thresholds.shape
+    n_feat = [features(dvt[:1], relevant(names, k), names).shape[1] for k in range(1, n_comp + 1)]
+    coef = np.zeros((n_corner, n_comp, max(n_feat)))
+    resid = np.zeros((n_corner, n_comp))
+    for k in range(1, n_comp + 1):
+        idx = relevant(names, k)
+        F = features(dvt, idx, names)
+        if n_inst <= 1.5 * F.shape[1]:  # too few instances for the quadratic terms: linear only
+            F = F[:, : 1 + len(idx)]
+        for c in range(n_corner):
+            y = thresholds[c, :, k - 1]
+            sol, *_ = np.linalg.lstsq(F, y, rcond=None)
+            coef[c, k - 1, : len(sol)] = sol
+            resid[c, k - 1] = float(np.sqrt(np.mean((F @ sol - y) ** 2)))
+    return coef, np.array(n_feat), resid
+
+
+def static_energy(i_grid: np.ndarray, i_supply: np.ndarray, levels: np.ndarray, period: float) -> np.ndarray:
+    """Static supply energy (J) of holding each input level for one period (DC supply current,
+    interpolated in the calibrated sweep) — at the supply of the corner the sweep was run at."""
+    return np.interp(levels, i_grid, i_supply) * period
+
+
+#: Names of the transition-energy features (per conversion, the first conversion all zeros).
+TRANSITION_FEATURES = ("up_lsb", "down_lsb", "toggles", "up_lsb^2", "down_lsb^2", "up_lsb*prev_lsb",
+                       "down_lsb*prev_lsb")
+
+
+def transition_features(levels: np.ndarray, bits: np.ndarray, lsb: float) -> np.ndarray:
+    """Per conversion: the input step up and down (LSB), the comparator toggles, the squared steps and
+    the steps times the previous input (LSB²) — what the energy on top of the static power is fitted
+    against (the mirrors' settling after a step draws more or less than the static current, and
+    how much depends on the step and where it starts)."""
+    x = np.asarray(levels, dtype=float) / lsb
+    dx = np.concatenate([[0.0], np.diff(x)])
+    prev = np.concatenate([[x[0]], x[:-1]])
+    tog = np.concatenate([[0], np.abs(np.diff(np.asarray(bits, dtype=int), axis=0)).sum(-1)])
+    up, down = np.maximum(dx, 0), np.maximum(-dx, 0)
+    return np.stack([up, down, tog, up**2, down**2, up * prev, down * prev], -1)
+
+
+def fit_transition_energy(levels, bits, energy, static, lsb: float) -> np.ndarray:
+    """Least-squares coefficients (J per unit of each :data:`TRANSITION_FEATURES` entry) of the measured
+    energy above the static part, over one calibration sequence."""
+    F = transition_features(levels, bits, lsb)[1:]
+    y = (np.asarray(energy) - np.asarray(static))[1:]
+    sol, *_ = np.linalg.lstsq(F, y, rcond=None)
+    return sol
+
+
+def toggles(bits: np.ndarray) -> int:
+    """Comparator output changes between consecutive conversions (thermometer bits[n, k])."""
+    b = np.asarray(bits, dtype=int)
+    return int(np.abs(np.diff(b, axis=0)).sum())
+
+
+@dataclass
+class FlashAdc:
+    """One resolution of the calibrated flash ADC at one corner (see :func:`load`)."""
+
+    bits: int
+    corner: str
+    lsb: float
+    vdd: float
+    period: float
+    thresholds_nominal: np.ndarray
+    devices: list[str]
+    sigma_vt: np.ndarray
+    coef: np.ndarray
+    i_grid: np.ndarray
+    i_supply: np.ndarray
+    v_clamp: np.ndarray
+    overdrive_lsb: np.ndarray
+    delay_rise: np.ndarray
+    delay_fall: np.ndarray
+    e_transition: np.ndarray
+    """Coefficients of :data:`TRANSITION_FEATURES` (J per unit)."""
+    noise_rms: np.ndarray
+    """Input-referred rms noise at each threshold (A), from ngspice .noise."""
+    area: float
+    area_sa: float
+    n_mux: int
+    i_bias: float
+    validated: bool = True
+
+    @property
+    def n_comp(self) -> int:
+        return 2**self.bits - 1
+
+    # ---- thresholds and offsets
+    def thresholds(self, dvt: np.ndarray | None = None) -> np.ndarray:
+        """Thresholds (A) of the instance(s) with per-device shifts ``dvt[..., devices]`` (V);
+        ``None`` gives the nominal (mismatch-free) ones."""
+        if dvt is None:
+            return self.thresholds_nominal.copy()
+        dvt = np.atleast_2d(np.asarray(dvt, dtype=float))
+        if dvt.shape[-1] != len(self.devices):
+            raise ModelRangeError(f"mismatch vector has {dvt.shape[-1]} devices, the {self.bits}-bit ADC has "
+                                  f"{len(self.devices)}")
+        out = np.empty((len(dvt), self.n_comp))
+        for k in range(1, self.n_comp + 1):
+            F = features(dvt, relevant(self.devices, k), self.devices)
+            c = self.coef[k - 1]
+            if not np.any(c[1 + len(relevant(self.devices, k)):]):
+                F = F[:, : 1 + len(relevant(self.devices, k))]
+            out[:, k - 1] = F @ c[: F.shape[1]]
+        return out
+
+    def draw_dvt(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` Monte Carlo instances' ΔV_T (V), Pelgrom σ per device."""
+        return rng.standard_normal((n, len(self.devices))) * self.sigma_vt
+
+    def offsets_lsb(self, rng: np.random.Generator, n: int = 2000) -> np.ndarray:
+        """Threshold offsets (LSB) of ``n`` sampled instances relative to the ideal (k - 1/2) LSB."""
+        th = self.thresholds(self.draw_dvt(rng, n))
+        return th / self.lsb - (np.arange(1, self.n_comp + 1) - 0.5)
+
+    def noise_lsb(self) -> float:
+        """The largest input-referred rms noise over the thresholds (LSB) — what a conversion sees at
+        worst (thermal + flicker above 1 MHz; drifts below act as offset)."""
+        return float(np.max(self.noise_rms) / self.lsb)
+
+    # ---- codes
+    def codes(self, i_in, thresholds: np.ndarray | None = None) -> np.ndarray:
+        """Static codes (number of thresholds below the input) — DC transfer."""
+        th = self.thresholds_nominal if thresholds is None else np.asarray(thresholds)
+        x = np.asarray(i_in, dtype=float)
+        return (x[..., None] > th).sum(-1)
+
+    def _tau(self, od_a, k: int, direction: str) -> np.ndarray:
+        """Effective time constant (s) of comparator ``k`` at overdrive ``od_a`` (A): the one with which
+        a single-pole settling of the comparator node from the calibration's start input (rise: zero
+        input; fall: full scale) reproduces the calibrated delay at that overdrive,
+        tau = delay / ln((|th - start| + od) / od); interpolated in log overdrive, held beyond the table."""
+        table = self.delay_rise if direction == "rise" else self.delay_fall
+        th = self.thresholds_nominal[k - 1] / self.lsb
+        start = 0.0 if direction == "rise" else float(2**self.bits)
+        ods = self.overdrive_lsb
+        taus = table[k - 1] / np.log((abs(th - start) + ods) / ods)
+        od = np.maximum(np.abs(np.asarray(od_a, dtype=float)) / self.lsb, 1e-12)
+        return np.interp(np.log(od), np.log(ods), taus)
+
+    def delay(self, overdrive_a, k: int, direction: str, start_a: float | None = None) -> np.ndarray:
+        """Delay (s) of comparator ``k`` for an input step ending ``overdrive`` (A) beyond its threshold,
+        from ``start_a`` (A; default the calibration's start: zero input for rise, full scale for fall).
+        At the calibration's start this is the calibrated table (log-interpolated)."""
+        th = self.thresholds_nominal[k - 1]
+        od = np.maximum(np.abs(np.asarray(overdrive_a, dtype=float)), 1e-12 * self.lsb)
+        if start_a is None:
+            start_a = 0.0 if direction == "rise" else 2**self.bits * self.lsb
+        return self._tau(od, k, direction) * np.log((np.abs(th - start_a) + od) / od)
+
+    def convert(self, levels, thresholds: np.ndarray | None = None, period: float | None = None) -> np.ndarray:
+        """Thermometer bits[n, k] sampled at the end of each period for a sequence of input levels (A).
+
+        Each comparator's node is followed as an input-equivalent state that settles towards every new
+        input with the calibrated time constant of its direction (after the dead time) and is compared
+        with the threshold at the sampling instant — so a small overdrive resolves fast from nearby
+        and slowly from far away, as in the circuit."""
+        th = self.thresholds_nominal if thresholds is None else np.asarray(thresholds, dtype=float)
+        period = self.period if period is None else period
+        levels = np.asarray(levels, dtype=float)
+        out = np.zeros((len(levels), self.n_comp), bool)
+        for k in range(self.n_comp):
+            s = levels[0]
+            for n, x in enumerate(levels):
+                if n > 0 and x != s:
+                    tau = float(self._tau(x - th[k], k + 1, "rise" if x > s else "fall"))
+                    s = x + (s - x) * math.exp(-period / tau)
+                else:
+                    s = x
+                out[n, k] = s > th[k]
+        return out
+
+    # ---- energy, timing, area
+    def energy(self, levels, bits: np.ndarray | None = None, period: float | None = None) -> np.ndarray:
+        """Supply energy (J) of each conversion in a sequence: static power at the held input over the
+        period plus the transition energy (fitted on the input step, its start and the toggles)."""
+        period = self.period if period is None else period
+        levels = np.asarray(levels, dtype=float)
+        bits = self.convert(levels, period=period) if bits is None else np.asarray(bits)
+        e = static_energy(self.i_grid, self.i_supply, levels, period)
+        return e + transition_features(levels, bits, self.lsb) @ self.e_transition
+
+    def energy_per_conversion(self, rng: np.random.Generator | None = None, n: int = 4000) -> float:
+        """Mean energy (J) of a conversion of uniformly random inputs over the full range."""
+        rng = rng or np.random.default_rng(0)
+        levels = rng.uniform(0, 2**self.bits * self.lsb, n)
+        return float(np.mean(self.energy(levels)))
+
+    def sa_energy_per_read(self, t_active: float) -> float:
+        """Energy (J) of one column's sense amplifier held active for ``t_active`` (s): its clamp bias
+        current I_b from VDD (its output copy is counted in the ADC's conversions)."""
+        return self.i_bias * self.vdd * t_active
+
+    def min_overdrive_lsb(self, period: float | None = None) -> float:
+        """Smallest overdrive (LSB) every comparator resolves within ``period``, both directions."""
+        period = self.period if period is None else period
+        grid = np.geomspace(1e-3, 4, 400)
+        worst = np.max([self.delay(grid * self.lsb, k, d) for k in range(1, self.n_comp + 1)
+                        for d in ("rise", "fall")], axis=0)
+        ok = grid[worst <= period]
+        return float(ok[0]) if len(ok) else math.inf
+
+
+# --------------------------------------------------------------------------- the row driver (1-bit DAC)
+
+
+def _dac_features(n, g_total, t_pulse):
+    n = np.asarray(n, dtype=float)
+    return np.stack([np.ones_like(n), n, np.asarray(g_total, dtype=float) * t_pulse], -1)
+
+
+def _dac_delay_features(n, g_total):
+    n = np.asarray(n, dtype=float)
+    return np.stack([np.ones_like(n), n, n**2, np.asarray(g_total, dtype=float) * n], -1)
+
+
+def fit_dac(n, g_total, e_dac, delay, t_pulse: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per corner (rows): energy = a + b·n + c·G_total·t_pulse (switching of the driver, the row's
+    charge, and the clamp-level share of the row current) and delay = d0 + d1·n + d2·n² + d3·G·n
+    (Elmore-like in the row length, slowed by the cell load).  Least squares over the calibration sizes."""
+    ec, dc = [], []
+    for c in range(len(n)):
+        ec.append(np.linalg.lstsq(_dac_features(n[c], g_total[c], t_pulse), e_dac[c], rcond=None)[0])
+        dc.append(np.linalg.lstsq(_dac_delay_features(n[c], g_total[c]), delay[c], rcond=None)[0])
+    return np.array(ec), np.array(dc)
+
+
+@dataclass
+class RowDriver:
+    """The calibrated 1-bit DAC / row driver at one corner."""
+
+    corner: str
+    energy_coef: np.ndarray
+    delay_coef: np.ndarray
+    area: float
+    r_on: float
+    sizes: tuple[int, int]
+
+    def energy(self, n: int, g_total: float, t_pulse: float) -> float:
+        """Energy (J) of one input pulse of ``t_pulse`` driving ``n`` cells of total conductance
+        ``g_total`` (S), inside the DAC boundary (see netlists/dac_driver.cir.j2)."""
+        self._check(n)
+        return float(_dac_features(n, g_total, t_pulse) @ self.energy_coef)
+
+    def delay(self, n: int, g_total: float) -> float:
+        """Delay (s) from the input edge to half swing at the far end of the row."""
+        self._check(n)
+        return float(_dac_delay_features(n, g_total) @ self.delay_coef)
+
+    def _check(self, n: int) -> None:
+        if not self.sizes[0] <= n <= self.sizes[1]:
+            raise ModelRangeError(f"row driver calibrated for {self.sizes[0]}..{self.sizes[1]} cells per row, "
+                                  f"not {n}")
+
+
+def load_dac(corner: str = "nominal", path: str | Path | None = None) -> RowDriver:
+    t = _table(str(Path(path) if path else default_table_path()))
+    names = [str(x) for x in t["corners/name"]]
+    if corner not in names:
+        raise UnknownNameError("DAC corner", corner, names)
+    c = names.index(corner)
+    try:
+        sizes = [int(x) for x in t.attrs["dac_load"]["sizes"]]
+    except KeyError:
+        raise CalibrationError(f"ADC table {t.path} has no row-driver calibration; regenerate it with "
+                               "'cosim calibrate adc'") from None
+    return RowDriver(corner, t["dac/energy_coef"][c], t["dac/delay_coef"][c], float(t["dac/area"]),
+                     float(np.nanmedian(t["dac/r_on"][c])), (min(sizes), max(sizes)))
+
+
+# --------------------------------------------------------------------------- registry and loading
+
+
+#: ADC kinds: name -> (resolutions calibrated by that kind's table, description).
+ADC_KINDS: dict[str, str] = {
+    "flash-current": "current-mode SA (FVF clamp + mirror) + column mux + current-mode flash, 1-3 bits (SPICE-calibrated)",
+}
+
+
+def default_table_path() -> Path:
+    from ..resources import calibration_dir
+
+    return calibration_dir() / "adc.h5"
+
+
+@cache
+def _table(path: str) -> Table:
+    return read_table(path, "cosim.adc")
+
+
+def load(kind: str = "flash-current", bits: int = 2, corner: str = "nominal", path: str | Path | None = None) -> FlashAdc:
+    """The calibrated model of one ADC kind, resolution and corner; anything not calibrated is refused
+    with the valid choices."""
+    if kind not in ADC_KINDS:
+        raise UnknownNameError("ADC kind", kind, ADC_KINDS)
+    t = _table(str(Path(path) if path else default_table_path()))
+    have_bits = [int(b) for b in t.attrs["bits"]]
+    if bits not in have_bits:
+        raise ModelRangeError(f"{kind} ADC: {bits}-bit not calibrated (table {t.path} has "
+                              f"{', '.join(map(str, have_bits))} bits); higher resolutions are not modelled")
+    names = [str(x) for x in t["corners/name"]]
+    if corner not in names:
+        raise UnknownNameError("ADC corner", corner, names)
+    c = names.index(corner)
+    g = f"b{bits}"
+    d = t.attrs["design"]
+    try:
+        return FlashAdc(
+            bits=bits, corner=corner, lsb=float(d["i_lsb"]), vdd=float(t["corners/vdd"][c]),
+            period=float(t.attrs["period"]), thresholds_nominal=t[f"{g}/thresholds"][c],
+            devices=[str(x) for x in t[f"{g}/devices"]], sigma_vt=t[f"{g}/sigma_vt"], coef=t[f"{g}/fit_coef"][c],
+            i_grid=t[f"{g}/i_in"], i_supply=t[f"{g}/i_supply"][c], v_clamp=t[f"{g}/v_clamp"][c],
+            overdrive_lsb=t[f"{g}/overdrive_lsb"], delay_rise=t[f"{g}/delay"][0, c], delay_fall=t[f"{g}/delay"][1, c],
+            e_transition=t[f"{g}/e_transition"][c], noise_rms=t[f"{g}/noise_rms"][c], area=float(t[f"{g}/area"]), area_sa=float(t[f"{g}/area_sa"]),
+            n_mux=int(d["n_mux"]), i_bias=float(d["i_bias"]),
+        )
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise CalibrationError(f"ADC table {t.path} is incomplete ({exc}); regenerate it with 'cosim calibrate adc'") from None
