@@ -238,7 +238,11 @@ def program(levels: np.ndarray, shift: int, side: int, spec: XbarSpec, rng: np.r
         # per-ADC, per-threshold thresholds from the SPICE-calibrated Monte Carlo model (LSB)
         tiles = n_groups // gpt
         m = _calibrated_adc(spec)
-        th = np.arange(1, spec.adc_levels) - 0.5 + m.offsets_lsb(rng, tiles * math.ceil(C / spec.cols) * n_adc)
+        off_lsb = m.offsets_lsb(rng, tiles * math.ceil(C / spec.cols) * n_adc)
+        if an.adc_trim_lsb:  # per-ADC trim: what is left is the offset modulo the trim step
+            q = an.adc_trim_lsb
+            off_lsb = off_lsb - q * np.round(off_lsb / q)
+        th = np.arange(1, spec.adc_levels) - 0.5 + off_lsb
         th = th.reshape(tiles, math.ceil(C / spec.cols) * n_adc, spec.adc_levels - 1)
         col_adc = (np.arange(C) // spec.cols) * n_adc + (np.arange(C) % spec.cols) // spec.cols_per_adc
         off = np.repeat(th[:, col_adc], gpt, axis=0)[:, None, :, :].astype(np.float32)

@@ -172,6 +172,10 @@ class Analog:
     compute ADC (calibration/adc.h5: per-device Pelgrom ΔV_T draws → one offset per threshold, with
     the measured spread, e.g. 0.14 / 0.27 / 0.39 LSB for the 2-bit flash); ``adc_offset_lsb`` is then
     not used.  ``gaussian``: one common shift per ADC, σ = ``adc_offset_lsb``."""
+    adc_trim_lsb: float = 0.0
+    """With ``adc_offsets = calibrated``: a one-time per-ADC trim of each threshold in steps of this
+    size (LSB), leaving a residual offset uniform within ± half a step; 0 = untrimmed.  An assumption
+    (the trim circuit, e.g. a small DAC on each reference sink, is not simulated)."""
     adc_noise_lsb: float = 0.1
     """Input-referred ADC noise: Gaussian σ in LSB, drawn per conversion (``adc_noise = gaussian``)."""
     adc_noise: Literal["gaussian", "calibrated"] = "gaussian"
@@ -323,7 +327,7 @@ def _check(a: Arch, where: str) -> None:
     an = a.analog
     if not (an.g_on_s > 0 and an.on_off_ratio > 1):
         bad.append("analog.g_on_s must be > 0 and analog.on_off_ratio > 1")
-    for name in ("prog_sigma", "d2d_sigma", "rtn_amplitude", "adc_offset_lsb", "adc_noise_lsb"):
+    for name in ("prog_sigma", "d2d_sigma", "rtn_amplitude", "adc_offset_lsb", "adc_noise_lsb", "adc_trim_lsb"):
         if getattr(an, name) < 0:
             bad.append(f"analog.{name} must be >= 0")
     if not (0 <= an.stuck_off_rate and 0 <= an.stuck_on_rate and an.stuck_off_rate + an.stuck_on_rate <= 1):
