@@ -294,3 +294,22 @@ def test_system_uses_the_calibrated_adc():
     assert r2.costs["adc"]["status"] == "cited" and r2.energy_j != r.energy_j
     with pytest.raises(ConfigError, match="8-bit not calibrated"):
         simulate(w, with_overrides(arch, {"compute.adc_bits": 8}))
+
+
+def test_cli_refuses_bad_tables_and_corners(tmp_path, capsys):
+    import shutil
+
+    from cosim.cli import main
+    from cosim.resources import calibration_dir
+
+    bad = tmp_path / "adc.h5"
+    bad.write_bytes(b"not hdf5")
+    assert main(["validate", "adc", "--table", str(bad)]) == 2
+    assert "is not a readable cosim table" in capsys.readouterr().err
+    other = tmp_path / "xb.h5"
+    shutil.copy(calibration_dir() / "crossbar.h5", other)
+    assert main(["validate", "adc", "--table", str(other)]) == 2
+    assert "holds a 'cosim.crossbar' table, not 'cosim.adc'" in capsys.readouterr().err
+    assert main(["validate", "adc", "--corners", "tropical"]) == 2
+    assert "unknown ADC corner 'tropical'; valid: cold, hot, nominal" in capsys.readouterr().err
+    assert bad.read_bytes() == b"not hdf5"  # nothing overwritten
