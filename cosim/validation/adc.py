@@ -308,7 +308,6 @@ def chain_check(*, n: int = 16, reads: int = 4, rows_per_conversion: int = 3, bi
     Cells hold 1 bit: G_on = LSB / v_read or G_on / 150 (the presets' on/off ratio), each times
     (1 + variation·N(0, 1)) so column sums are not exact multiples of the LSB; each read drives one
     group of ``rows_per_conversion`` rows with random bits, the others rest at the clamp level."""
-    from ..calibration.adc import _crossings  # noqa: F401  (same sampling helpers as the calibration)
     from ..models.crossbar import solve_exact
     from ..netlist.adc import render_chain
     from ..spice import get_backend
