@@ -13,8 +13,8 @@ Work items (joblib, one ngspice run each):
 * ``noise`` — ngspice ``.noise`` at each comparator's node with the input at its threshold: the
   input-referred rms noise (1 MHz - 100 GHz) and the white input density.
 * ``energy`` — transient of random conversions at the conversion period: supply energy, from which
-  the transition energy (on the input step up / down, its square and start, and the comparator
-  toggles) is fitted on top of the static supply power.
+  the transition energy (on the input step up / down, its square and start, the comparator toggles
+  and a scale of the static part) is fitted on top of the static supply power.
 
 Energy boundary: every current drawn from VDD by the sense amplifier (clamp bias, output mirror),
 the mux line, the flash comparators and their reference branches and inverters.  Outside: the
@@ -420,7 +420,9 @@ def calibrate(spec: AdcSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
         for r in results:
             if "thermo" in r and r["bits"] == b:
                 static = static_energy(n0["i_in"], nom[(b, r["corner"])]["i_supply"], r["levels"], spec.period)
-                e_tr[cnames.index(r["corner"])] = fit_transition_energy(r["levels"], r["thermo"], r["energy"], static, d.i_lsb)
+                unit = d.i_lsb * d.vdd * spec.corners[cnames.index(r["corner"])].vdd_scale * spec.period
+                e_tr[cnames.index(r["corner"])] = fit_transition_energy(r["levels"], r["thermo"], r["energy"], static,
+                                                                        d.i_lsb, unit)
         table.put(f"{g}/e_transition", e_tr, "J")
         noise = np.zeros((len(cnames), n_comp))
         psd = np.zeros((len(cnames), n_comp))
