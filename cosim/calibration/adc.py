@@ -29,13 +29,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..config import SpiceSettings
+from . import read_sweep_spec
 from ..errors import CalibrationError, ConfigError
 from ..netlist.adc import (FLASH_BITS, AdcDesign, Corner, DacDesign, DcSweep, Levels, area_estimate, devices,
                            draw_mismatch,
@@ -82,14 +82,7 @@ class AdcSpec:
 
 
 def load_spec(path: str | Path | None = None, *, quick: bool = False) -> AdcSpec:
-    path = Path(path) if path else circuits_dir() / SPEC_NAME
-    try:
-        text = path.read_text()
-        d = tomllib.loads(text)
-    except FileNotFoundError:
-        raise ConfigError(f"sweep spec {path} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"sweep spec {path} is not valid TOML: {exc}") from None
+    path, text, d = read_sweep_spec(path, SPEC_NAME)
     try:
         sw, va, dd = d["sweep"], d.get("validate", {}), d["dac"]
         q = d.get("quick", {}) if quick else {}

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from ..netlist import (KINDS, CrossbarParams, Inputs, Op, Tran, render_cell_fet,
 from ..parallel import item_rng, run_parallel
 from ..resources import circuits_dir, netlists_dir
 from ..config import SpiceSettings
+from . import read_sweep_spec
 from ..spice import get_backend
 from ..store import Table, sha256_file
 
@@ -77,14 +77,7 @@ class CrossbarSpec:
 
 def load_spec(path: str | Path | None = None, *, quick: bool = False) -> CrossbarSpec:
     """Read and check a crossbar sweep spec; ``quick`` applies its ``[quick]`` overrides."""
-    path = Path(path) if path else circuits_dir() / SPEC_NAME
-    try:
-        text = path.read_text()
-        d = tomllib.loads(text)
-    except FileNotFoundError:
-        raise ConfigError(f"sweep spec {path} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"sweep spec {path} is not valid TOML: {exc}") from None
+    path, text, d = read_sweep_spec(path, SPEC_NAME)
     try:
         sweep, cell, energy = d["sweep"], d["cell"], d["energy"]
         q = d.get("quick", {}) if quick else {}
