@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..resources import netlists_dir
-from .crossbar import _render, fmt
+from .crossbar import _render, fmt, params_from_dict
 
 TEMPLATE = "adc_flash.cir.j2"
 NMOS_LIB = "models/ptm32_hp_nmos.lib"
@@ -99,11 +99,7 @@ class AdcDesign:
 
     @classmethod
     def from_dict(cls, d: dict) -> "AdcDesign":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ConfigError(f"unknown ADC design parameter(s) {sorted(unknown)}; valid: {sorted(names)}")
-        return cls(**d)
+        return params_from_dict(cls, d, "ADC design parameter")
 
 
 @dataclass(frozen=True)
@@ -395,11 +391,7 @@ class DacDesign:
 
     @classmethod
     def from_dict(cls, d: dict) -> "DacDesign":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ConfigError(f"unknown DAC design parameter(s) {sorted(unknown)}; valid: {sorted(names)}")
-        return cls(**d)
+        return params_from_dict(cls, d, "DAC design parameter")
 
     def devices(self) -> list[Device]:
         return [Device("MPP", "ptm32p", "pre", "bit", "vdd", "vdd", self.w_pre_p, self.l_min),

@@ -90,11 +90,16 @@ class CrossbarParams:
 
     @classmethod
     def from_dict(cls, d: dict) -> "CrossbarParams":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ConfigError(f"unknown crossbar parameter(s) {sorted(unknown)}; valid: {sorted(names)}")
-        return cls(**d)
+        return params_from_dict(cls, d, "crossbar parameter")
+
+
+def params_from_dict(cls, d: dict, what: str):
+    """``cls(**d)`` for a parameter dataclass; keys it does not have are a ConfigError listing the valid ones."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ConfigError(f"unknown {what}(s) {sorted(unknown)}; valid: {sorted(names)}")
+    return cls(**d)
 
 
 # --------------------------------------------------------------------------- analyses
