@@ -5,7 +5,9 @@
 * thresholds of Monte Carlo instances: one ngspice DC transfer per instance vs the fitted model;
 * a sequence of conversions: one ngspice transient vs the model's sequence rule (codes + energy);
 * the chain: a 16 x 16 crossbar + SA + mux + flash netlist vs the exact crossbar solve + ADC model;
-* the 1-bit row driver: one transient vs the fitted energy and delay.
+* the 1-bit row driver: one transient vs the fitted energy and delay;
+* the 8-bit SAR (calibration/adc_sar.h5): a transient of 40 conversions vs the model's binary search
+  (codes + energy), and a comparator Monte Carlo instance's offset: the four-pass bench vs the fit.
 Agreement is printed next to each time (the validation command checks it in full).
 """
 
@@ -92,6 +94,50 @@ def main() -> None:
     t_mo = (time.perf_counter() - t0) / 20
     print(f"16x16 chain, 96 conversions:          ngspice tran {c.spice_s:6.1f} s    model {t_mo * 1e3:8.1f} ms   "
           f"ratio {c.spice_s / t_mo:9.0f}x   codes equal {c.agree:.1%}")
+    sar(rng)
+
+
+def sar(rng) -> None:
+    import numpy as np
+
+    from cosim.calibration.sar import convert, flip_points, load_spec
+    from cosim.config import SpiceSettings
+    from cosim.models.sar import _table, default_table_path, load
+    from cosim.netlist.adc import Corner
+    from cosim.netlist.sar import comparator_devices, draw_mismatch
+
+    spec = load_spec()
+    d = spec.design
+    t = _table(str(default_table_path()))
+    m = load(8, "nominal")
+    nominal = Corner("nominal", 27.0, 1.0)
+    print(f"\n8-bit SAR (capacitor DAC + StrongARM), nominal corner, table {t.path.name}\n")
+    vin = rng.uniform(0, d.v_ref, 40)
+    t0 = time.perf_counter()
+    r = convert(d, 8, nominal, vin)
+    t_sp = (time.perf_counter() - t0) / len(vin)
+    t0 = time.perf_counter()
+    for _ in range(20):
+        codes = m.codes(vin)
+        e = m.energy(vin, codes)
+    t_mo = (time.perf_counter() - t0) / 20 / len(vin)
+    e_sp = r["e_vdd"] + r["e_vref"] + r["e_vcm"]
+    print(f"one 8-bit conversion:                 ngspice tran {t_sp * 1e3:6.1f} ms   model {t_mo * 1e6:8.1f} us   "
+          f"ratio {t_sp / t_mo:9.0f}x   codes equal {np.mean(codes == r['codes']):.1%} (within 1 LSB "
+          f"{np.mean(np.abs(codes - r['codes']) <= 1):.0%}), energy {e[1:].sum() / e_sp[1:].sum() - 1:+.1%}")
+    names = [x.name for x in comparator_devices(d)]
+    draws = [draw_mismatch(d, rng) for _ in range(5)]
+    t0 = time.perf_counter()
+    f = flip_points(d, nominal, draws, spec.mc_cycles, SpiceSettings())
+    t_sp = (time.perf_counter() - t0) / len(draws)
+    dv = np.array([[x[n] for n in names] for x in draws])
+    t0 = time.perf_counter()
+    for _ in range(100):
+        fm = m.flip(dv)
+    t_mo = (time.perf_counter() - t0) / 100 / len(draws)
+    print(f"comparator offset of an instance:     ngspice bench {t_sp * 1e3:6.0f} ms   model {t_mo * 1e6:8.1f} us   "
+          f"ratio {t_sp / t_mo:9.0f}x   worst error {np.max(np.abs(fm - f)) / m.a / m.lsb:.4f} LSB "
+          f"(4 staircases, 5 instances per netlist)")
 
 
 if __name__ == "__main__":

@@ -120,8 +120,9 @@ def table_status(path: Path) -> tuple[bool, str]:
         return False, f"UNREADABLE  {exc}"
     stale = stale_sources(t, circuits_dir().parent)
     if stale:
-        return False, (f"STALE ({', '.join(stale)} changed since {t.created}; "
-                       f"rerun 'cosim calibrate {schema.split('.')[-1]}')")
+        from .store import calibrate_command
+
+        return False, f"STALE ({', '.join(stale)} changed since {t.created}; rerun '{calibrate_command(schema)}')"
     kind = "quick table, " if t.attrs.get("quick") else ""
     return True, f"up to date ({kind}created {t.created}, ngspice {t.ngspice_version})"
 
@@ -225,10 +226,7 @@ def cmd_validate_crossbar(args) -> int:
     print("\nCalibration sweep in the table (full-array SPICE checks):")
     print(format_sweep(model))
     checks = checks_for(results, max_rel=args.max_rel_err)
-    failed = [c for c in checks if not c.passed]
-    print(f"\n{len(checks) - len(failed)} passed, {len(failed)} failed")
-    for c in failed:
-        print(f"FAILED {c.name}: {c.value:.3e} > {c.target:.1e}")
+    failed = _print_checks(checks)
     if args.plot:
         print(f"parity plot: {parity_plot(results, args.plot)}")
     if args.json:
@@ -254,6 +252,13 @@ def _params_from_args(args, base=None):
 
 
 def cmd_calibrate_adc(args) -> int:
+    from .models.adc import ADC_KINDS
+
+    if args.kind not in ADC_KINDS:
+        from .errors import UnknownNameError
+        raise UnknownNameError("ADC kind", args.kind, ADC_KINDS)
+    if args.kind == "sar-cdac":
+        return _calibrate_sar(args)
     from .calibration.adc import calibrate, load_spec
     from .resources import calibration_dir
     from .store import write_table
@@ -278,6 +283,91 @@ def cmd_calibrate_adc(args) -> int:
     return 0
 
 
+def _bits_and_corners(t, args) -> tuple[list[int], list[str]]:
+    """The resolutions and corners ``--bits`` / ``--corners`` ask for (default: all in the table);
+    one the table does not hold is a ConfigError naming what it holds."""
+    have_b = [int(b) for b in t.attrs["bits"]]
+    have_c = [str(c) for c in t["corners/name"]]
+    bits = args.bits or have_b
+    corners = args.corners or have_c
+    for b in bits:
+        if b not in have_b:
+            raise ConfigError(f"--bits {b}: the table {t.path} calibrates {have_b} bits only")
+    for c in corners:
+        if c not in have_c:
+            from .errors import UnknownNameError
+            raise UnknownNameError("ADC corner", c, have_c)
+    return bits, corners
+
+
+def _print_checks(checks) -> list:
+    """The pass/fail count and every failed check, one line each; returns the failed ones."""
+    failed = [c for c in checks if not c.passed]
+    print(f"\n{len(checks) - len(failed)} passed, {len(failed)} failed")
+    for c in failed:
+        print(f"FAILED {c.name}: {c.value:.3e} > {c.target:.1e}")
+    return failed
+
+
+def _calibrate_sar(args) -> int:
+    from .calibration.sar import calibrate, load_spec
+    from .resources import calibration_dir
+    from .store import write_table
+
+    s = _settings(args)
+    spec = load_spec(args.spec, quick=args.quick)
+    out = Path(args.out) if args.out else calibration_dir() / ("adc_sar_quick.h5" if args.quick else "adc_sar.h5")
+    check_output(str(out), (".h5", ".hdf5"))
+    table = calibrate(spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate adc (sar)", not args.quiet),
+                      spec_path=args.spec)
+    table.attrs["quick"] = bool(args.quick)
+    write_table(table, out)
+    print(f"wrote {out} ({table.attrs['elapsed_s']} s, backend {s.spice.backend}, {s.jobs} job(s))")
+    import numpy as np
+
+    sig = table["comparator/mc_flip"].std(axis=1, ddof=1)
+    for b in spec.bits:
+        lsb = spec.design.lsb(b)
+        print(f"  {b}-bit: decision offsets (nominal) {np.round(table[f'b{b}/s'][0] / lsb, 3).tolist()} LSB, "
+              f"comparator sigma {sig[0] / table[f'b{b}/a'][0] / lsb:.3f} LSB, energy "
+              f"{table[f'b{b}/energy_spice'][0].mean() * 1e15:.1f} fJ/conversion, area {table[f'b{b}/area'] * 1e12:.1f} um^2")
+    return 0
+
+
+def _validate_sar(args) -> int:
+    from .calibration.sar import load_spec
+    from .models.sar import _table, default_table_path
+    from .validation import write_checks
+    from .validation.sar import checks_for, format_table, validate
+
+    s = _settings(args)
+    spec = load_spec(args.spec, quick=args.quick)
+    t = _table(str(Path(args.table) if args.table else default_table_path()))
+    bits, corners = _bits_and_corners(t, args)
+    if args.report:
+        check_output(args.report, (".md",))
+    results = validate(spec, table=t.path, spice=s.spice, n_jobs=s.jobs, bits=bits, corners=corners,
+                       progress=_progress("validate adc (sar)", not args.quiet))
+    print(f"Held-out checks, SAR model vs ngspice (thresholds on another input grid; random inputs "
+          f"{spec.val_conversions}; {spec.val_mc_instances} comparator instances; {spec.val_mc_sar_instances} instances "
+          f"through the whole {min(bits)}-bit SAR; th/DNL/INL/MC in LSB):")
+    print(format_table(results))
+    checks = checks_for(results)
+    failed = _print_checks(checks)
+    if args.plot:
+        from .validation.sar import plot
+
+        print(f"offset and INL plot: {plot(results, args.plot)}")
+    if args.json:
+        write_checks(checks, args.json)
+        print(f"checks: {args.json}")
+    if args.report:
+        from .validation.sar import write_report
+
+        print(f"report: {write_report(results, checks, args.report, table=t.path)}")
+    return 1 if failed else 0
+
+
 def cmd_validate_adc(args) -> int:
     from .calibration.adc import load_spec
     from .models.adc import ADC_KINDS, _table, default_table_path
@@ -290,20 +380,12 @@ def cmd_validate_adc(args) -> int:
     for out, suf in ((args.json, (".json",)), (args.plot, (".png",))):
         if out:
             check_output(out, suf)
+    if args.kind == "sar-cdac":
+        return _validate_sar(args)
     s = _settings(args)
     spec = load_spec(args.spec, quick=args.quick)
     t = _table(str(Path(args.table) if args.table else default_table_path()))
-    have_b = [int(b) for b in t.attrs["bits"]]
-    have_c = [str(c) for c in t["corners/name"]]
-    bits = args.bits or have_b
-    corners = args.corners or have_c
-    for b in bits:
-        if b not in have_b:
-            raise ConfigError(f"--bits {b}: the table {t.path} calibrates {have_b} bits only")
-    for c in corners:
-        if c not in have_c:
-            from .errors import UnknownNameError
-            raise UnknownNameError("ADC corner", c, have_c)
+    bits, corners = _bits_and_corners(t, args)
     if args.chain < 0 or (args.chain and not 4 <= args.chain <= 64) or args.chain_reads < 1:
         raise ConfigError("--chain must be 0 (skip) or an array size in 4..64, --chain-reads >= 1")
     if args.report:
@@ -334,10 +416,7 @@ def cmd_validate_adc(args) -> int:
         print(f"\nWhole chain ({chain.n}x{chain.n} crossbar + SA + mux + flash in one netlist vs the behavioral chain): "
               f"codes agree on {chain.agree:.2%} of {len(chain.codes_spice)} conversions")
         checks.append(Check.at_most(f"chain_code_disagreement/{chain.n}x{chain.n}", 1 - chain.agree, 0.01))
-    failed = [c for c in checks if not c.passed]
-    print(f"\n{len(checks) - len(failed)} passed, {len(failed)} failed")
-    for c in failed:
-        print(f"FAILED {c.name}: {c.value:.3e} > {c.target:.1e}")
+    failed = _print_checks(checks)
     if args.plot:
         print(f"threshold parity plot: {plot(results, args.plot)}")
     if args.json:
@@ -634,7 +713,6 @@ def cmd_accuracy(args) -> int:
 
 
 def cmd_embed(args) -> int:
-    import numpy as np
 
     from .functional.accuracy import Spec, embed, read_sentences
 
@@ -728,10 +806,15 @@ def build_parser() -> argparse.ArgumentParser:
                                       "delay against overdrive, and the transition energy of random conversions; "
                                       "fit the behavioral model and write the table atomically.  Sweep: "
                                       "circuits/adc.toml.")
+    p.add_argument("--kind", default="flash-current",
+                   help="flash-current (default: the seed design's SA + mux + flash, circuits/adc.toml -> "
+                        "calibration/adc.h5) or sar-cdac (the baselines' SAR ADC, circuits/adc_sar.toml -> "
+                        "calibration/adc_sar.h5)")
     p.add_argument("--quick", action="store_true", help="the spec's small [quick] sweep (default --out "
-                                                          "calibration/adc_quick.h5, never the shipped table)")
-    p.add_argument("--spec", help="sweep spec TOML (default: circuits/adc.toml)")
-    p.add_argument("--out", help="table to write (default: the shipped calibration/adc.h5)")
+                                                          "calibration/adc_quick.h5 or adc_sar_quick.h5, never the "
+                                                          "shipped table)")
+    p.add_argument("--spec", help="sweep spec TOML (default: circuits/adc.toml, or circuits/adc_sar.toml)")
+    p.add_argument("--out", help="table to write (default: the shipped calibration/adc.h5 or adc_sar.h5)")
     spice_opts(p)
     p.set_defaults(func=cmd_calibrate_adc)
 
@@ -763,7 +846,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "if a check fails (targets: threshold error <= 0.05 LSB, >= 99.9 % equal codes, "
                                       "offset sigma inside the SPICE 95 % interval, delay within 10 % at >= 0.1 LSB, "
                                       "energy within 5 %).")
-    p.add_argument("--kind", default="flash-current", help="ADC kind (default flash-current)")
+    p.add_argument("--kind", default="flash-current", help="ADC kind: flash-current (default) or sar-cdac (its "
+                   "table calibration/adc_sar.h5 and spec circuits/adc_sar.toml; no chain check)")
     p.add_argument("--table", help="calibration table (default: the shipped calibration/adc.h5)")
     p.add_argument("--spec", help="sweep spec TOML for the held-out counts (default: circuits/adc.toml)")
     p.add_argument("--quick", action="store_true", help="the spec's [quick] counts")

@@ -28,7 +28,12 @@ from . import __version__
 from .errors import CalibrationError
 
 #: Version of the on-disk layout for each table kind this build knows how to read.
-SCHEMA_VERSIONS: dict[str, int] = {"cosim.crossbar": 1, "cosim.adc": 1}
+SCHEMA_VERSIONS: dict[str, int] = {"cosim.crossbar": 1, "cosim.adc": 1, "cosim.sar": 1}
+
+
+def calibrate_command(schema: str) -> str:
+    """The command that regenerates a table of ``schema``."""
+    return "cosim calibrate " + {"cosim.sar": "adc --kind sar-cdac"}.get(schema, schema.split(".")[-1])
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -62,7 +67,7 @@ class Table:
             where = f" {self.path}" if self.path else ""
             raise CalibrationError(
                 f"calibration table{where} has no dataset {name!r}; regenerate it with "
-                f"'cosim calibrate {self.schema.split('.')[-1]}'"
+                f"'{calibrate_command(self.schema)}'"
             ) from None
 
     def __contains__(self, name: str) -> bool:
@@ -115,7 +120,7 @@ def read_table(path: str | os.PathLike, schema: str) -> Table:
     import h5py
 
     path = Path(path)
-    regen = f"regenerate it with 'cosim calibrate {schema.split('.')[-1]} --out {path}'"
+    regen = f"regenerate it with '{calibrate_command(schema)} --out {path}'"
     if not path.is_file():
         raise CalibrationError(f"calibration table {path} not found; {regen}")
     try:

@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from cosim.errors import CalibrationError, ConfigError, ModelRangeError, UnknownNameError
+from cosim.errors import ConfigError, ModelRangeError, UnknownNameError
 from cosim.netlist.adc import (AdcDesign, Corner, DcSweep, Levels, area_estimate, devices, draw_mismatch,
                                ideal_thresholds, mismatch_sigmas, render_adc)
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from cosim.errors import ConfigError, UnknownNameError
+from cosim.errors import ConfigError
 from cosim.functional.accuracy import (NO_STUCK, Embeddings, Spec, budget_specs, checkpoint, embed, metrics,
                                        read_sentences, sentences_file)
 from cosim.functional.bert import forward

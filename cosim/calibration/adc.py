@@ -37,8 +37,8 @@ import numpy as np
 from ..config import SpiceSettings
 from . import read_sweep_spec
 from ..errors import CalibrationError, ConfigError
-from ..netlist.adc import (FLASH_BITS, AdcDesign, Corner, DacDesign, DcSweep, Levels, area_estimate, devices,
-                           draw_mismatch,
+from ..netlist.adc import (FLASH_BITS, AdcDesign, Corner, DacDesign, DcSweep, Levels, area_estimate, design_for,
+                           devices, draw_mismatch,
                            ideal_thresholds, mismatch_sigmas, render_adc, template_sources)
 from ..parallel import item_rng, run_parallel
 from ..resources import circuits_dir, netlists_dir
@@ -79,6 +79,12 @@ class AdcSpec:
     dac_r_row: float
     dac_c_row: float
     dac_t_pulse: float
+    design_by_bits: dict = None
+    """Per-resolution overrides of the design: {bits: {field: value}}."""
+
+    def design_for(self, bits: int) -> AdcDesign:
+        """The design of the ``bits``-bit flash (the [design] block with that resolution's overrides)."""
+        return design_for(self.design.to_dict(), self.design_by_bits, bits)
 
 
 def load_spec(path: str | Path | None = None, *, quick: bool = False) -> AdcSpec:
@@ -110,7 +116,10 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> AdcSpec
             dac_val_densities=tuple(float(x) for x in dd["validate_densities"]),
             dac_g_on=float(dd["g_on"]), dac_on_off=float(dd["on_off_ratio"]), dac_v_lo=float(dd["v_lo"]),
             dac_r_row=float(dd["r_row"]), dac_c_row=float(dd["c_row"]), dac_t_pulse=float(dd["t_pulse"]),
+            design_by_bits={int(k): dict(v) for k, v in d.get("design_by_bits", {}).items()},
         )
+        for b in spec.bits:
+            spec.design_for(b)  # an unknown or bad override field is a ConfigError now
     except KeyError as exc:
         raise ConfigError(f"sweep spec {path} lacks {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
@@ -168,7 +177,7 @@ def dc_transfer(design: AdcDesign, bits: int, corner: Corner, *, trim=None, delv
 
 
 def _item_dc(spec: AdcSpec, bits: int, corner: Corner, trim, which: str, i: int, spice: SpiceSettings) -> dict:
-    design = spec.design
+    design = spec.design_for(bits)
     devs = devices(design, bits, trim)
     dvt = {} if which == "nominal" else draw_mismatch(design, devs, item_rng(spec.seed, "mc", which, bits, i))
     out = dc_transfer(design, bits, corner, trim=trim, delvto=dvt, step_lsb=spec.dc_step_lsb, spice=spice)
@@ -208,7 +217,8 @@ def step_delay(design: AdcDesign, bits: int, corner: Corner, k: int, threshold: 
 
 def _item_delay(spec: AdcSpec, bits: int, corner: Corner, trim, thresholds, k: int, od_lsb: float,
                 direction: str, spice: SpiceSettings) -> dict:
-    out = step_delay(spec.design, bits, corner, k, float(thresholds[k - 1]), od_lsb * spec.design.i_lsb, direction,
+    out = step_delay(spec.design_for(bits), bits, corner, k, float(thresholds[k - 1]), od_lsb * spec.design.i_lsb,
+                     direction,
                      trim=trim, spice=spice)
     return {"bits": bits, "corner": corner.name, "k": k, "od": od_lsb, "direction": direction, **out}
 
@@ -252,7 +262,7 @@ def input_noise(design: AdcDesign, bits: int, corner: Corner, k: int, i_dc: floa
 
 
 def _item_noise(spec: AdcSpec, bits: int, corner: Corner, trim, thresholds, k: int, spice: SpiceSettings) -> dict:
-    out = input_noise(spec.design, bits, corner, k, float(thresholds[k - 1]), trim=trim, spice=spice)
+    out = input_noise(spec.design_for(bits), bits, corner, k, float(thresholds[k - 1]), trim=trim, spice=spice)
     return {"bits": bits, "corner": corner.name, "noise_k": k, **out}
 
 
@@ -297,7 +307,7 @@ def _item_dac(spec: AdcSpec, corner: Corner, n: int, density: float, key: str, s
 def _item_energy(spec: AdcSpec, bits: int, corner: Corner, trim, spice: SpiceSettings) -> dict:
     rng = item_rng(spec.seed, "energy", bits, corner.name)
     levels = rng.uniform(0, 2**bits * spec.design.i_lsb, spec.energy_conversions)
-    out = conversions(spec.design, bits, corner, levels, spec.period, trim=trim, spice=spice)
+    out = conversions(spec.design_for(bits), bits, corner, levels, spec.period, trim=trim, spice=spice)
     return {"bits": bits, "corner": corner.name, "levels": levels, **out}
 
 
@@ -307,7 +317,7 @@ def _item_energy(spec: AdcSpec, bits: int, corner: Corner, trim, spice: SpiceSet
 def trim_references(spec: AdcSpec, bits: int, spice: SpiceSettings) -> tuple[np.ndarray, np.ndarray]:
     """Scale each reference sink so the nominal thresholds land on (k - 1/2) LSB (the flash sees
     (I_in + I_b)·mirror_ratio, proportional to the reference width).  Returns (trim, thresholds)."""
-    d = spec.design
+    d = spec.design_for(bits)
     nominal = spec.corners[0]
     target = ideal_thresholds(d, bits)
     trim = np.ones(len(target))
@@ -366,6 +376,7 @@ def calibrate(spec: AdcSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
     table.put("corners/vdd", np.array([d.vdd * c.vdd_scale for c in spec.corners]), "V")
     for b in spec.bits:
         g = f"b{b}"
+        d = spec.design_for(b)
         devs = devices(d, b, trims[b][0])
         mm = [x for x in devs if x.mismatch]
         n_comp = 2**b - 1
@@ -425,7 +436,9 @@ def calibrate(spec: AdcSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
                 psd[cnames.index(r["corner"]), r["noise_k"] - 1] = r["psd_10mhz"]
         table.put(f"{g}/noise_rms", noise, "A")
         table.put(f"{g}/noise_psd", psd, "A^2/Hz")
-    table.attrs.update(design=d.to_dict(), bits=list(spec.bits), period=spec.period, dac_design=spec.dac.to_dict(),
+    d = spec.design
+    table.attrs.update(design=d.to_dict(), design_by_bits={str(b): v for b, v in (spec.design_by_bits or {}).items()},
+                       bits=list(spec.bits), period=spec.period, dac_design=spec.dac.to_dict(),
                        dac_load=dict(g_on=spec.dac_g_on, on_off_ratio=spec.dac_on_off, v_lo=spec.dac_v_lo,
                                      r_row=spec.dac_r_row, c_row=spec.dac_c_row, t_pulse=spec.dac_t_pulse,
                                      sizes=list(spec.dac_sizes)),

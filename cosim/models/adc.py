@@ -337,7 +337,9 @@ def load_dac(corner: str = "nominal", path: str | Path | None = None) -> RowDriv
 
 #: ADC kinds: name -> (resolutions calibrated by that kind's table, description).
 ADC_KINDS: dict[str, str] = {
-    "flash-current": "current-mode SA (FVF clamp + mirror) + column mux + current-mode flash, 1-3 bits (SPICE-calibrated)",
+    "flash-current": "current-mode SA (FVF clamp + mirror) + column mux + current-mode flash, 1-2 bits (SPICE-calibrated)",
+    "sar-cdac": "charge-redistribution SAR: binary capacitor DAC + StrongARM comparator, 4 and 8 bits "
+                "(SPICE-calibrated, calibration/adc_sar.h5; cosim.models.sar)",
 }
 
 
@@ -357,6 +359,10 @@ def load(kind: str = "flash-current", bits: int = 2, corner: str = "nominal", pa
     with the valid choices."""
     if kind not in ADC_KINDS:
         raise UnknownNameError("ADC kind", kind, ADC_KINDS)
+    if kind == "sar-cdac":
+        from . import sar
+
+        return sar.load(bits, corner, path)
     t = _table(str(Path(path) if path else default_table_path()))
     have_bits = [int(b) for b in t.attrs["bits"]]
     if bits not in have_bits:

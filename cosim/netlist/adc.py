@@ -102,6 +102,13 @@ class AdcDesign:
         return params_from_dict(cls, d, "ADC design parameter")
 
 
+def design_for(base: dict, by_bits: dict | None, bits: int) -> AdcDesign:
+    """The design of one resolution: ``base`` (a design dict) with that resolution's overrides
+    (``by_bits``: {bits or its string: {field: value}}) — e.g. a smaller mirror ratio for 3 bits."""
+    over = dict((by_bits or {}).get(bits, (by_bits or {}).get(str(bits), {})))
+    return AdcDesign.from_dict({**base, **over})
+
+
 @dataclass(frozen=True)
 class Device:
     name: str

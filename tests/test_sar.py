@@ -1,0 +1,201 @@
+"""SAR ADC (capacitor DAC + StrongARM comparator): netlists, calibration, behavioral model, validation."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from cosim.errors import ConfigError, ModelRangeError, UnknownNameError
+from cosim.netlist.adc import Corner
+from cosim.netlist.sar import SarDesign, comparator_devices, draw_mismatch, mismatch_sigmas, render_bench, render_sar
+
+TEST_SPEC = """
+seed = 11
+[design]
+[sweep]
+bits = [4]
+corners = [
+  { name = "nominal", temp_c = 27.0, vdd_scale = 1.0 },
+  { name = "hot", temp_c = 85.0, vdd_scale = 1.0 },
+]
+points_per_cycle = 12
+energy_conversions = 48
+mc_instances = 50
+mc_cycles = 16
+overdrive_v = [3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]
+[validate]
+mc_instances = 50
+conversions = { 4 = 120 }
+mc_sar_instances = 2
+mc_sar_conversions = 60
+overdrive_v = [5e-4, 5e-3]
+"""
+
+
+def test_design_refusals_and_devices():
+    d = SarDesign()
+    names = [x.name for x in comparator_devices(d)]
+    assert len(names) == len(set(names)) == 15
+    sig = mismatch_sigmas(d)
+    assert sig["M1"] == pytest.approx(1.15e-9 / np.sqrt(4e-6 * 100e-9))  # Pelgrom A_VT / sqrt(W L)
+    with pytest.raises(ConfigError, match="whole number"):
+        SarDesign(t_sample=450e-12)
+    with pytest.raises(ConfigError, match="below vdd"):
+        SarDesign(v_ref=1.0)
+    with pytest.raises(ConfigError, match="valid: 3, 4, 5, 6, 7, 8"):
+        render_sar(d, 9, [0.1])
+    with pytest.raises(ConfigError, match="unknown device"):
+        render_sar(d, 4, [0.1], delvto={"MX": 0.01})
+    with pytest.raises(ConfigError, match="unknown SAR design parameter"):
+        SarDesign.from_dict({"c_unt": 1e-15})
+
+
+def test_netlists_carry_mismatch_and_corner():
+    d = SarDesign()
+    dv = draw_mismatch(d, np.random.default_rng(0))
+    text = render_sar(d, 4, [0.1, 0.2], corner=Corner("hot", 85.0, 1.1), delvto=dv)
+    assert ".temp 85.0" in text and "VDD vdd 0 DC 0.9900000000000001" in text
+    assert f"DELVTO={dv['M2']!r}" in text and text.count(" d_dff(") == 1 and text.count(" dff\n") == 4
+    bench = render_bench(d, [[0.6, 0.61], [0.59, 0.6]], delvto=[dv, {}])
+    assert bench.count("M1_") == 2 and f"DELVTO={dv['M1']!r}" in bench and "inn1" in bench
+
+
+@pytest.mark.spice
+def test_rendered_sar_runs_by_hand_and_converts(tmp_path):
+    from cosim.calibration.sar import convert
+
+    d = SarDesign()
+    p = tmp_path / "sar.cir"
+    p.write_text(render_sar(d, 4, [0.1]))
+    r = subprocess.run(["ngspice", "-b", "-r", str(tmp_path / "o.raw"), str(p)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "error" not in (r.stdout + r.stderr).lower()
+    lsb = d.lsb(4)
+    vin = (np.arange(16) + 0.5) * lsb  # mid-code inputs: every code, half an LSB from each threshold
+    out = convert(d, 4, Corner("nominal", 27.0), vin)
+    assert out["codes"].tolist() == list(range(16))
+    assert 0.6 < out["a"] < 1.0  # the array's attenuation by its parasitics
+    assert np.all(out["e_vdd"] > 0)
+
+
+@pytest.fixture(scope="module")
+def sar_table(tmp_path_factory):
+    from cosim.calibration.sar import calibrate, load_spec
+    from cosim.store import write_table
+
+    root = tmp_path_factory.mktemp("sar")
+    spec_path = root / "adc_sar.toml"
+    spec_path.write_text(TEST_SPEC)
+    spec = load_spec(spec_path)
+    table = calibrate(spec, n_jobs=2, spec_path=spec_path)
+    path = root / "adc_sar.h5"
+    write_table(table, path)
+    return spec, path
+
+
+@pytest.mark.spice
+def test_calibration_measures_offsets_energy_and_delay(sar_table):
+    from cosim.store import read_table
+
+    spec, path = sar_table
+    t = read_table(path, "cosim.sar")
+    lsb = spec.design.lsb(4)
+    assert t["b4/s"].shape == (2, 4) and np.all(np.abs(t["b4/s"]) < 1.0 * lsb)
+    assert np.all(t["b4/s_bracket"] < 0.06 * lsb)  # each decision offset pinned to a few hundredths of an LSB
+    flips = t["comparator/mc_flip"]
+    assert flips.shape == (2, 50) and np.all(flips.std(1) > 1e-3)  # mismatch spreads the comparator
+    assert np.all(t["comparator/fit_resid_rms"] < 0.1 * flips.std(1))
+    assert np.all(np.diff(t["comparator/delay"], axis=1) < 0)  # larger overdrive, faster decision
+    assert np.all(np.abs(t["b4/k_ref"] - 1) < 0.15)  # ideal-capacitor charge accounts for SPICE's VREF energy
+    assert "adc_sar.cir.j2" in " ".join(t.sources) and "sar_comparator.cir.j2" in " ".join(t.sources)
+
+
+@pytest.mark.spice
+def test_model_codes_thresholds_and_refusals(sar_table):
+    from cosim.models.adc import load
+
+    _, path = sar_table
+    m = load("sar-cdac", 4, "nominal", path)
+    lsb = m.lsb
+    vin = np.linspace(0, m.v_ref * 0.999, 400)
+    c = m.codes(vin)
+    assert np.all(np.diff(c) >= 0) and c[0] == 0 and c[-1] == 15
+    th = m.thresholds()
+    assert th.shape == (15,) and np.max(np.abs(th / lsb - np.arange(1, 16))) < 1.0
+    assert np.array_equal(m.codes(th + 1e-6 * lsb), np.arange(1, 16))
+    assert np.array_equal(m.codes(th - 1e-6 * lsb), np.arange(0, 15))
+    off = m.offsets_lsb(np.random.default_rng(0), 4000)
+    assert 0.01 < off.std() < 1.0
+    assert 10e-15 < m.energy_per_conversion() < 2e-12
+    assert m.decision_delay(1e-4) > m.decision_delay(1e-2)
+    with pytest.raises(ModelRangeError, match="8-bit not calibrated"):
+        load("sar-cdac", 8, "nominal", path)
+    with pytest.raises(UnknownNameError, match="valid: hot, nominal"):
+        load("sar-cdac", 4, "cold", path)
+
+
+@pytest.mark.spice
+def test_validation_against_held_out_spice(sar_table, tmp_path):
+    from cosim.validation.sar import checks_for, validate, write_report
+
+    spec, path = sar_table
+    res = validate(spec, table=path, n_jobs=2)
+    assert [(r.bits, r.corner) for r in res] == [(4, "nominal"), (4, "hot")]
+    checks = {c.name: c for c in checks_for(res)}
+    for tag in ("sar4/nominal", "sar4/hot"):
+        for name in ("threshold_err_lsb", "dnl_diff_lsb", "inl_diff_lsb", "energy_rel_err", "mc_threshold_err_lsb",
+                     "delay_rel_err"):
+            assert checks[f"{name}/{tag}"].passed, checks[f"{name}/{tag}"]
+        assert checks[f"code_disagreement/{tag}"].value <= 0.02
+        assert checks[f"mc_code_disagreement/{tag}"].value <= 0.02
+    rep = write_report(res, list(checks.values()), tmp_path / "sar.md", table=path)
+    text = rep.read_text()
+    assert "Kull" in text and "NeuroSim" in text and "ours / this" in text
+
+
+def test_shipped_sar_table_is_current_and_loads():
+    from cosim.cli import table_status
+    from cosim.models.adc import load
+    from cosim.resources import calibration_dir
+
+    ok, state = table_status(calibration_dir() / "adc_sar.h5")
+    assert ok, state
+    for b in (4, 5, 6, 7, 8):
+        m = load("sar-cdac", b, "nominal")
+        assert np.max(np.abs(m.thresholds() / m.lsb - np.arange(1, 2**b))) < 1.0
+        assert m.decision_delay(0.1 * m.lsb) < 0.4 * 300e-12  # decides before the register latches
+
+
+def test_baselines_use_the_calibrated_sar():
+    from cosim.system.arch import load_arch, with_overrides
+    from cosim.system.simulate import simulate
+    from cosim.workloads import build_workload, load_model
+
+    w = build_workload(load_model("bert-base"), 32)
+    for name in ("multi-bit", "single-bit"):
+        arch = load_arch(name)
+        assert arch.compute.adc_energy_rule == "calibrated" and arch.compute.adc_kind == "sar-cdac"
+        r = simulate(w, arch)
+        assert r.costs["adc"]["status"] == "calibrated" and "adc_sar.h5" in r.costs["adc"]["source"]
+        assert r.breakdown["sample_hold"] > 0 and "sense_amp" not in r.breakdown
+        r2 = simulate(w, with_overrides(arch, {"compute.adc_energy_rule": "walden"}))
+        assert r2.costs["adc"]["status"] == "cited" and r2.energy_j != r.energy_j
+    with pytest.raises(ConfigError, match="3-bit not calibrated"):
+        simulate(w, with_overrides(load_arch("multi-bit"), {"compute.adc_bits": 3}))
+
+
+def test_cli_sar_errors(capsys, tmp_path):
+    from cosim.cli import main
+
+    assert main(["validate", "adc", "--kind", "sar-cdac", "--bits", "3"]) == 2
+    assert "calibrates [4, 5, 6, 7, 8] bits only" in capsys.readouterr().err
+    assert main(["calibrate", "adc", "--kind", "sar-9"]) == 2
+    assert "valid: flash-current, sar-cdac" in capsys.readouterr().err
+    bad = tmp_path / "s.toml"
+    bad.write_text(TEST_SPEC.replace("bits = [4]", "bits = [12]"))
+    assert main(["calibrate", "adc", "--kind", "sar-cdac", "--spec", str(bad), "--out", str(tmp_path / "x.h5")]) == 2
+    assert "SAR resolutions [12] not supported" in capsys.readouterr().err
+    assert not (tmp_path / "x.h5").exists()
