@@ -66,6 +66,11 @@ class Compute:
     per-column sense-amplifier energy, and keeps the rows driven for the whole column scan, there
     being no sample-and-hold) — or a cited stand-in: the Kull 8-bit ADC's figure of merit × 2^bits,
     the Accelergy table (4–10 bits; clamped to 4 bits below), or the best published figure of merit."""
+    adc_kind: Literal["flash-current", "sar-cdac"] = "flash-current"
+    """Which calibrated ADC ``adc_energy_rule = calibrated`` uses: ``flash-current`` — the seed design's
+    current-mode SA + 128:1 mux + flash (calibration/adc.h5, 1-2 bits, SA per column, no
+    sample-and-hold); ``sar-cdac`` — the charge-redistribution SAR (calibration/adc_sar.h5, 4 and 8
+    bits; the columns keep their cited sample-and-holds)."""
     adc_rate_hz: float = 1.2e9
     """Conversions per second of one ADC (ignored with adc_energy_rule = calibrated: the model's period)."""
     stationary: Literal["weights", "activations"] = "weights"

@@ -47,42 +47,47 @@ def const(name: str, key: str) -> Cost:
     return Cost(float(e[key]), f"{name}: {e['src']}", "derived" if "how" in e else "cited", e.get("how", ""))
 
 
-CALIBRATED_ADC_KIND = "flash-current"
+#: Table file of each calibrated ADC kind (cosim.models.adc.ADC_KINDS).
+ADC_TABLES = {"flash-current": "calibration/adc.h5", "sar-cdac": "calibration/adc_sar.h5"}
 
 
-def calibrated_adc(bits: int):
-    """The SPICE-calibrated ADC model (nominal corner) for ``bits``; outside the calibrated
+def calibrated_adc(bits: int, kind: str = "flash-current"):
+    """The SPICE-calibrated ADC model of ``kind`` (nominal corner) for ``bits``; outside the calibrated
     resolutions a ConfigError that says which rules still cover it."""
     from ..errors import ModelRangeError
     from ..models.adc import load
 
     try:
-        return load(CALIBRATED_ADC_KIND, bits, "nominal")
+        return load(kind, bits, "nominal")
     except ModelRangeError as exc:
         raise ConfigError(f"adc_energy_rule = calibrated: {exc}; the cited rules (walden, table, best-fom) cover "
                           "other resolutions") from None
 
 
-def adc_energy(bits: int, rule: str) -> Cost:
+def adc_energy(bits: int, rule: str, kind: str = "flash-current") -> Cost:
     """Energy per conversion of a ``bits``-bit ADC (J), by the preset's rule: ``calibrated`` (the
-    SPICE-calibrated current-mode flash, calibration/adc.h5) or one of the cited stand-ins."""
+    SPICE-calibrated ADC of ``kind``) or one of the cited stand-ins."""
     if rule == "calibrated":
-        m = calibrated_adc(bits)
-        return Cost(m.energy_per_conversion(), f"SPICE-calibrated {CALIBRATED_ADC_KIND} ADC (calibration/adc.h5), "
+        m = calibrated_adc(bits, kind)
+        boundary = ("SA output copy, mux line, comparators, references from VDD (not the bias generators)"
+                    if kind == "flash-current" else
+                    "comparator (VDD), capacitor-DAC switching (VREF), top-plate reset (VCM); not the SAR logic, "
+                    "switch drivers, clock or input driver")
+        return Cost(m.energy_per_conversion(), f"SPICE-calibrated {kind} ADC ({ADC_TABLES[kind]}), "
                     f"mean over uniform inputs at {1 / m.period / 1e6:.0f} MS/s, nominal corner", "calibrated",
-                    "boundary: SA output copy, mux line, comparators, references from VDD (not the bias generators)")
+                    "boundary: " + boundary)
     if rule == "walden":
         fom = const("adc_walden", "fom_j_per_step")
         return Cost(fom.value * 2**bits, f"Walden FoM {fom.value * 1e15:.2f} fJ/step x 2^{bits} ({fom.source})",
-                    "cited", "stand-in until the ADC calibration lands")
+                    "cited", "labelled alternative to the calibrated ADCs")
     if rule == "best-fom":
         fom = const("adc_best_fom", "fom_j_per_step")
         return Cost(fom.value * 2**bits, f"best FoM {fom.value * 1e15:.1f} fJ/step x 2^{bits} ({fom.source})",
-                    "cited", "stand-in until the ADC calibration lands")
+                    "cited", "labelled alternative to the calibrated ADCs")
     if rule == "table":
         t = components()["adc_table"]
         b = list(t["bits"])
-        note = "stand-in until the ADC calibration lands"
+        note = "labelled alternative to the calibrated ADCs"
         if bits < b[0]:
             note += f"; {bits}-bit below the table, clamped to {b[0]} bits"
         if bits > b[-1]:
@@ -92,12 +97,15 @@ def adc_energy(bits: int, rule: str) -> Cost:
     raise ConfigError(f"unknown ADC energy rule {rule!r}; valid: best-fom, calibrated, table, walden")
 
 
-def adc_area(bits: int, rule: str = "walden") -> Cost:
-    """Area of one ADC (without the per-column sense amplifiers of the calibrated design)."""
+def adc_area(bits: int, rule: str = "walden", kind: str = "flash-current") -> Cost:
+    """Area of one ADC (without the per-column sense amplifiers of the calibrated flash design)."""
     if rule == "calibrated":
-        m = calibrated_adc(bits)
-        return Cost(m.area - m.area_sa, "device areas of the calibrated flash + mux switch (layout rule in "
-                    "calibration/adc.h5)", "calibrated")
+        m = calibrated_adc(bits, kind)
+        if kind == "flash-current":
+            return Cost(m.area - m.area_sa, "device areas of the calibrated flash + mux switch (layout rule in "
+                        "calibration/adc.h5)", "calibrated")
+        return Cost(m.area, "comparator device areas + capacitors (layout rule in calibration/adc_sar.h5)",
+                    "calibrated")
     a = const("adc_8b", "area_m2")
     return Cost(a.value * 2.0 ** (bits - 8), f"1200 um^2 x 2^({bits}-8) (adc_8b: {components()['adc_8b']['src']})",
                 "derived", "area scales as 2^bits (stated rule)")
@@ -105,12 +113,12 @@ def adc_area(bits: int, rule: str = "walden") -> Cost:
 
 def adc_period(c) -> float:
     """Seconds per conversion: the calibrated ADC's period, or 1 / ``compute.adc_rate_hz``."""
-    return calibrated_adc(c.adc_bits).period if c.adc_energy_rule == "calibrated" else 1.0 / c.adc_rate_hz
+    return calibrated_adc(c.adc_bits, c.adc_kind).period if c.adc_energy_rule == "calibrated" else 1.0 / c.adc_rate_hz
 
 
-def adc_power(bits: int, rule: str, rate_hz: float) -> float:
+def adc_power(bits: int, rule: str, rate_hz: float, kind: str = "flash-current") -> float:
     """Peak power of one ADC converting at ``rate_hz`` (W) — for the component roll-up."""
-    return adc_energy(bits, rule).value * rate_hz
+    return adc_energy(bits, rule, kind).value * rate_hz
 
 
 # ---------------------------------------------------------------- digital function unit (R5 arithmetic)

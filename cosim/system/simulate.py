@@ -200,6 +200,18 @@ def _dac_cost(arch: Arch, t_pulse: float) -> Cost:
                 "boundary: driver supplies minus the crossbar read boundary's share")
 
 
+def no_sample_hold(c) -> bool:
+    """The calibrated current-mode flash senses each column with its own sense amplifier and has no
+    sample-and-hold (the rows stay driven while it scans); every other ADC keeps the sample-and-holds."""
+    return c.adc_energy_rule == "calibrated" and c.adc_kind == "flash-current"
+
+
+def row_drive_s(c, t_cycle: float) -> float:
+    """How long a read drives its rows: the whole cycle without sample-and-holds (the ADC scans live
+    columns), else the read pulse (the sample-and-holds keep the column values)."""
+    return t_cycle if no_sample_hold(c) else c.t_read_s
+
+
 def read_cycle(c) -> float:
     """Seconds per array read: the read pulse, or the ADC's scan of its columns if longer."""
     return max(c.t_read_s, c.cols_per_adc * adc_period(c))
@@ -209,7 +221,7 @@ def _read_cost(arch: Arch, rows_active: int, table: str | None) -> tuple[Cost, R
     c = arch.compute
     # with the calibrated current-mode ADC there is no sample-and-hold: the rows stay driven while
     # the ADC scans its columns
-    t_read = read_cycle(c) if c.adc_energy_rule == "calibrated" else c.t_read_s
+    t_read = read_cycle(c) if no_sample_hold(c) else c.t_read_s
     if c.read_energy == "isaac":
         x = components()["crossbar_128x128"]
         e = x["power_w"] * x["read_s"] * (c.rows * c.cols / 16384)
@@ -284,14 +296,14 @@ def simulate(w: Workload, arch: Arch, *, table: str | None = None) -> Result:
     # ---- per-event costs
     rpc = min(c.rows_per_conversion, c.rows)
     costs["crossbar_read"], _ = _read_cost(arch, rpc, table)
-    costs["adc"] = adc_energy(c.adc_bits, c.adc_energy_rule)
+    costs["adc"] = adc_energy(c.adc_bits, c.adc_energy_rule, c.adc_kind)
     if c.dac_energy_rule == "calibrated":
-        costs["dac"] = _dac_cost(arch, plan.t_cycle_s)
+        costs["dac"] = _dac_cost(arch, row_drive_s(c, plan.t_cycle_s))
     else:
         costs["dac"] = Cost(const("dac_1b", "energy_j").value * 2 ** (c.dac_bits - 1),
                             const("dac_1b", "energy_j").source, "derived",
                             "1-bit figure x 2^(bits-1) for wider DACs (stated rule)")
-    if c.adc_energy_rule == "calibrated":
+    if no_sample_hold(c):
         m = calibrated_adc(c.adc_bits)
         if c.cols_per_adc != m.n_mux:
             unvalidated.append(f"ADC: calibrated with a {m.n_mux}:1 column mux, used here for {c.cols_per_adc} columns "
@@ -462,7 +474,7 @@ def _product(arch: Arch, plan: Plan, p: Product, acc: _Acc, costs: dict[str, Cos
     n = p.steps
     acc.add("crossbar_read", n * per_step_reads, costs["crossbar_read"].value)
     acc.add("adc_conversion", n * per_step_conv, costs["adc"].value, "adc")
-    acc.add("sense_amp" if c.adc_energy_rule == "calibrated" else "sample_hold", n * per_step_conv,
+    acc.add("sense_amp" if no_sample_hold(c) else "sample_hold", n * per_step_conv,
             costs["sample_hold"].value)
     acc.add("shift_add", n * per_step_conv, costs["shift_add"].value)
     acc.add("dac_drive", n * p.inst * p.v * bit_cycles * p.k, costs["dac"].value, "dac")
@@ -535,18 +547,18 @@ def chip_inventory(arch: Arch, plan: Plan) -> tuple[dict[str, float], dict[str, 
         rc, _ = _read_cost(arch, min(c.rows_per_conversion, c.rows), None)
         power["crossbar_arrays"] += arrays * rc.value / plan.t_cycle_s
     n_adc = arrays * math.ceil(c.cols / c.cols_per_adc)
-    area["adc"] += n_adc * adc_area(c.adc_bits, c.adc_energy_rule).value
-    power["adc"] += n_adc * adc_energy(c.adc_bits, c.adc_energy_rule).value / adc_period(c)
+    area["adc"] += n_adc * adc_area(c.adc_bits, c.adc_energy_rule, c.adc_kind).value
+    power["adc"] += n_adc * adc_energy(c.adc_bits, c.adc_energy_rule, c.adc_kind).value / adc_period(c)
     n_dac = arrays * c.rows
     if c.dac_energy_rule == "calibrated":
         from ..models.adc import load_dac
 
         area["dac"] += n_dac * load_dac("nominal").area
-        power["dac"] += n_dac * _dac_cost(arch, plan.t_cycle_s).value / plan.t_cycle_s
+        power["dac"] += n_dac * _dac_cost(arch, row_drive_s(c, plan.t_cycle_s)).value / plan.t_cycle_s
     else:
         area["dac"] += n_dac * comp["dac_1b"]["area_m2"] * 2 ** (c.dac_bits - 1)
         power["dac"] += n_dac * comp["dac_1b"]["power_w"] * 2 ** (c.dac_bits - 1)
-    if c.adc_energy_rule == "calibrated":
+    if no_sample_hold(c):
         m = calibrated_adc(c.adc_bits)
         area["sense_amp"] += arrays * c.cols * m.area_sa
         power["sense_amp"] += arrays * c.cols * m.i_bias * m.vdd
