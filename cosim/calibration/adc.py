@@ -35,15 +35,14 @@ from pathlib import Path
 import numpy as np
 
 from ..config import SpiceSettings
-from . import read_sweep_spec
+from . import read_corners, read_sweep_spec, stamp_sources
 from ..errors import CalibrationError, ConfigError
 from ..netlist.adc import (FLASH_BITS, AdcDesign, Corner, DacDesign, DcSweep, Levels, area_estimate, design_for,
                            devices, draw_mismatch,
                            ideal_thresholds, mismatch_sigmas, render_adc, template_sources)
 from ..parallel import item_rng, run_parallel
-from ..resources import circuits_dir, netlists_dir
 from ..spice import get_backend
-from ..store import Table, sha256_file
+from ..store import Table
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +91,7 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> AdcSpec
     try:
         sw, va, dd = d["sweep"], d.get("validate", {}), d["dac"]
         q = d.get("quick", {}) if quick else {}
-        corners = tuple(Corner(str(c["name"]), float(c["temp_c"]), float(c.get("vdd_scale", 1.0)))
-                        for c in sw["corners"])
-        if "corners" in q:
-            by = {c.name: c for c in corners}
-            unknown = [n for n in q["corners"] if n not in by]
-            if unknown:
-                raise ConfigError(f"sweep spec {path}: [quick] corners {unknown} not in [sweep] corners")
-            corners = tuple(by[n] for n in q["corners"])
+        corners = read_corners(sw, q, path)
         spec = AdcSpec(
             text=text, seed=int(d["seed"]), design=AdcDesign.from_dict(d.get("design", {})),
             bits=tuple(int(b) for b in q.get("bits", sw["bits"])), corners=corners,
@@ -446,13 +438,7 @@ def calibrate(spec: AdcSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
                        area_rule=("(W + 6F)(L + 6F) per device, F = 32 nm: gate plus 3F on every side for "
                                   "contacts and spacing, no routing factor"),
                        backend=spice.backend)
-    table.ngspice_version = get_backend(spice.backend).version()
-    table.sources = {f"netlists/{f}": sha256_file(netlists_dir() / f) for f in template_sources()}
-    spec_file = Path(spec_path) if spec_path else circuits_dir() / SPEC_NAME
-    try:
-        table.sources[str(spec_file.resolve().relative_to(circuits_dir().parent))] = sha256_file(spec_file)
-    except ValueError:
-        table.sources[str(spec_file.resolve())] = sha256_file(spec_file)
+    stamp_sources(table, spice.backend, template_sources(), spec_path, SPEC_NAME)
     table.attrs["elapsed_s"] = round(time.perf_counter() - t0, 2)
     log.info("ADC calibration done in %.1f s", table.attrs["elapsed_s"])
     return table

@@ -32,11 +32,10 @@ from ..models.crossbar_model import (_GL_W, CrossbarModel, energy_model, error_m
 from ..netlist import (KINDS, CrossbarParams, Inputs, Op, Tran, render_cell_fet, render_cell_memristor,
                        render_crossbar, template_sources)
 from ..parallel import item_rng, run_parallel
-from ..resources import circuits_dir, netlists_dir
 from ..config import SpiceSettings
-from . import read_sweep_spec
+from . import read_sweep_spec, stamp_sources
 from ..spice import get_backend
-from ..store import Table, sha256_file
+from ..store import Table
 
 log = logging.getLogger(__name__)
 
@@ -305,14 +304,7 @@ def calibrate(spec: CrossbarSpec, *, spice: SpiceSettings = SpiceSettings(), n_j
     _put_columns(table, "energy", erows, [("kind", "1"), ("n", "1"), ("E_spice", "J"), ("E_model", "J"),
                                           ("E_dyn_spice", "J"), ("E_dyn_model", "J"), ("E_gate_spice", "J"),
                                           ("t_settle_spice", "s")])
-    table.ngspice_version = get_backend(spice.backend).version()
-    table.sources = {f"netlists/{f}": sha256_file(netlists_dir() / f)
-                     for kind in spec.kinds for f in template_sources(spec.params_for(kind))}
-    spec_file = Path(spec_path) if spec_path else circuits_dir() / SPEC_NAME
-    try:
-        table.sources[str(spec_file.resolve().relative_to(circuits_dir().parent))] = sha256_file(spec_file)
-    except ValueError:  # a spec outside the project: recorded by absolute path
-        table.sources[str(spec_file.resolve())] = sha256_file(spec_file)
+    stamp_sources(table, spice.backend, {f for kind in spec.kinds for f in template_sources(spec.params_for(kind))}, spec_path, SPEC_NAME)
     table.attrs["elapsed_s"] = round(time.perf_counter() - t0, 2)
     table.attrs["backend"] = spice.backend
     log.info("crossbar calibration done in %.1f s", table.attrs["elapsed_s"])

@@ -37,10 +37,9 @@ from ..netlist.adc import Corner, area_estimate
 from ..netlist.sar import (SAR_BITS, SarDesign, comparator_devices, draw_mismatch, mismatch_sigmas, render_bench,
                            render_sar, template_sources)
 from ..parallel import item_rng, run_parallel
-from ..resources import circuits_dir, netlists_dir
 from ..spice import get_backend
-from ..store import Table, sha256_file
-from . import read_sweep_spec
+from ..store import Table
+from . import read_corners, read_sweep_spec, stamp_sources
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +75,7 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> SarSpec
     try:
         sw, va = d["sweep"], d.get("validate", {})
         q = d.get("quick", {}) if quick else {}
-        corners = tuple(Corner(str(c["name"]), float(c["temp_c"]), float(c.get("vdd_scale", 1.0)))
-                        for c in sw["corners"])
-        if "corners" in q:
-            by = {c.name: c for c in corners}
-            unknown = [n for n in q["corners"] if n not in by]
-            if unknown:
-                raise ConfigError(f"sweep spec {path}: [quick] corners {unknown} not in [sweep] corners")
-            corners = tuple(by[n] for n in q["corners"])
+        corners = read_corners(sw, q, path)
         spec = SarSpec(
             text=text, seed=int(d["seed"]), design=SarDesign.from_dict(d.get("design", {})),
             bits=tuple(int(b) for b in q.get("bits", sw["bits"])), corners=corners,
@@ -390,13 +382,7 @@ def calibrate(spec: SarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
                                   f"reference capacitor and parasitic) at {CAP_DENSITY * 1e3:g} fF/um^2 "
                                   "(assumed stacked MOM density); no routing factor"),
                        backend=spice.backend)
-    table.ngspice_version = get_backend(spice.backend).version()
-    table.sources = {f"netlists/{f}": sha256_file(netlists_dir() / f) for f in template_sources()}
-    spec_file = Path(spec_path) if spec_path else circuits_dir() / SPEC_NAME
-    try:
-        table.sources[str(spec_file.resolve().relative_to(circuits_dir().parent))] = sha256_file(spec_file)
-    except ValueError:
-        table.sources[str(spec_file.resolve())] = sha256_file(spec_file)
+    stamp_sources(table, spice.backend, template_sources(), spec_path, SPEC_NAME)
     table.attrs["elapsed_s"] = round(time.perf_counter() - t0, 2)
     log.info("SAR calibration done in %.1f s", table.attrs["elapsed_s"])
     return table
