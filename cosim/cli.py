@@ -431,6 +431,75 @@ def cmd_validate_adc(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_calibrate_nonlinear(args) -> int:
+    from .calibration.nonlinear import calibrate, load_spec
+    from .resources import calibration_dir
+    from .store import write_table
+
+    s = _settings(args)
+    spec = load_spec(args.spec, quick=args.quick)
+    out = Path(args.out) if args.out else calibration_dir() / ("nonlinear_quick.h5" if args.quick else "nonlinear.h5")
+    check_output(str(out), (".h5", ".hdf5"))
+    table = calibrate(spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate nonlinear", not args.quiet),
+                      spec_path=args.spec)
+    table.attrs["quick"] = bool(args.quick)
+    write_table(table, out)
+    print(f"wrote {out} ({table.attrs['elapsed_s']} s, backend {s.spice.backend}, {s.jobs} job(s))")
+    from .models.nonlinear import load_exp
+
+    for c in [str(x) for x in table["corners/name"]]:
+        u = load_exp(c, out)
+        print(f"  {c}: exponential n*kT/q {u.slope() * 1e3:.2f} mV/e-fold (n = {u.slope_factor():.3f}), "
+              f"softmax of 128 settles in {float(table['step/settle'][list(table['corners/name']).index(c)]) * 1e9:.0f} ns")
+    return 0
+
+
+def cmd_validate_nonlinear(args) -> int:
+    from .calibration.nonlinear import load_spec
+    from .models.nonlinear import _table, default_table_path
+    from .validation import write_checks
+    from .validation.nonlinear import (checks_for, composed, cost_rows, format_composed, format_held_out,
+                                       held_out)
+
+    s = _settings(args)
+    spec = load_spec(args.spec, quick=args.quick)
+    t = _table(str(Path(args.table) if args.table else default_table_path()))
+    have = [str(c) for c in t["corners/name"]]
+    corners = args.corners or have
+    for c in corners:
+        if c not in have:
+            from .errors import UnknownNameError
+            raise UnknownNameError("nonlinear corner", c, have)
+    if args.report:
+        check_output(args.report, (".md",))
+    rows = held_out(spec, table=t.path, spice=s.spice, n_jobs=s.jobs, corners=corners,
+                    progress=_progress("validate nonlinear", not args.quiet))
+    print("Held-out checks, behavioral units vs ngspice (exponential: max |ln I| error at off-grid gates and "
+          "source levels; normaliser: max output error / I_tail on held-out score vectors):")
+    print(format_held_out(rows))
+    comp = composed(spec, table=t.path, corners=corners)
+    print(f"\nComposed operations vs exact numpy ({spec.val_random_vectors} random vectors each):")
+    print(format_composed(comp))
+    costs = cost_rows(t.path)
+    print("\nCost per operation (conversions included):")
+    for r in costs:
+        print(f"  {r['op']:<17} {r['unit']:<26} {r['energy_j'] * 1e12:9.2f} pJ {r['delay_s'] * 1e9:8.1f} ns   {r['note']}")
+    checks = checks_for(rows)
+    failed = _print_checks(checks)
+    if args.json:
+        write_checks(checks, args.json)
+        print(f"checks: {args.json}")
+    if args.report:
+        from .validation.nonlinear import write_report
+
+        print(f"report: {write_report(rows, comp, costs, checks, args.report, plot=args.plot)}")
+    elif args.plot:
+        from .validation.nonlinear import plot
+
+        print(f"plot: {plot(rows, t.path, args.plot)}")
+    return 1 if failed else 0
+
+
 def cmd_crossbar_solve(args) -> int:
 
     from .models.crossbar import check_inputs, solve_exact
@@ -818,6 +887,18 @@ def build_parser() -> argparse.ArgumentParser:
     spice_opts(p)
     p.set_defaults(func=cmd_calibrate_adc)
 
+    p = calsub.add_parser("nonlinear", help="exponential unit + softmax normaliser per corner → calibration/nonlinear.h5",
+                          description="In ngspice, per corner: the subthreshold exponential unit's DC transfer over "
+                                      "gate x source level and the tail sink's current, random score vectors "
+                                      "through the normaliser, and a 128-input step (settling time, power).  "
+                                      "Sweep: circuits/nonlinear.toml.")
+    p.add_argument("--quick", action="store_true", help="the spec's small [quick] sweep (default --out "
+                                                          "calibration/nonlinear_quick.h5, never the shipped table)")
+    p.add_argument("--spec", help="sweep spec TOML (default: circuits/nonlinear.toml)")
+    p.add_argument("--out", help="table to write (default: the shipped calibration/nonlinear.h5)")
+    spice_opts(p)
+    p.set_defaults(func=cmd_calibrate_nonlinear)
+
     val = sub.add_parser("validate", help="compare behavioral models with SPICE on held-out cases")
     valsub = val.add_subparsers(dest="circuit", required=True, metavar="CIRCUIT")
     p = valsub.add_parser("crossbar", help="behavioral crossbar model vs ngspice vs exact solver",
@@ -861,6 +942,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chain-reads", type=int, default=6, help="input patterns in the chain check (default 6)")
     spice_opts(p)
     p.set_defaults(func=cmd_validate_adc)
+
+    p = valsub.add_parser("nonlinear", help="exponential unit and softmax normaliser vs ngspice; composed ops vs numpy",
+                          description="Held-out gates and source levels (exponential unit, target |ln I| error "
+                                      "<= 0.01) and score vectors (normaliser, target 1 % of I_tail) through "
+                                      "ngspice and the behavioral model per corner; softmax / LayerNorm / GELU "
+                                      "against exact numpy; energy and delay analog vs digital.  Exit 1 if a "
+                                      "check fails.")
+    p.add_argument("--table", help="calibration table (default: the shipped calibration/nonlinear.h5)")
+    p.add_argument("--spec", help="sweep spec TOML for the held-out counts (default: circuits/nonlinear.toml)")
+    p.add_argument("--quick", action="store_true", help="the spec's [quick] counts")
+    p.add_argument("--corners", type=_csv_list(str), help="corners to check (default: all in the table)")
+    p.add_argument("--plot", help="write the transfer plot (PNG) here")
+    p.add_argument("--json", help="write the checks (JSON) here")
+    p.add_argument("--report", help="write a Markdown report here")
+    spice_opts(p)
+    p.set_defaults(func=cmd_validate_nonlinear)
 
     wl = sub.add_parser("workload", help="LLM workloads: shapes and operation counts")
     wlsub = wl.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -1,0 +1,316 @@
+"""Behavioral models of the nonlinear units: the calibrated exponential, the analog softmax built on it,
+and the digital function unit (softmax, LayerNorm, GELU) with its costs from a stated source.
+
+Analog softmax of scores x (logits) over the last axis:
+
+1. **max and shift (digital)**: Δx = x − max(x) (INT8 compares; the normaliser itself is insensitive
+   to a common shift, but the DAC range is not);
+2. **score DAC**: ``V_i = v_top + gain·Δx``; a score below ``v_top − v_range`` turns its branch off
+   (0 V; counted as clipped);
+3. **normaliser**: the branch currents ``E(V_i, V_S)`` with E the calibrated exponential unit (gate x
+   source level) and V_S the common source level that satisfies KCL, ``Σ E(V_i, V_S) = I_tail(V_S)``
+   with the calibrated tail sink; each output also carries its drain's leakage;
+4. **readout**: ``p_i = I_i / I_tail`` (nominal I_tail = m_tail·i_unit) quantised by the output ADC
+   (``out_bits``).
+
+In weak inversion E(V) ∝ exp(V/(n·U_T)) with U_T = kT/q, so the circuit computes softmax(Δx·gain /
+(n·U_T)): the softmax temperature is ``n·kT/(q·gain)``.  A gain fixed at the nominal corner makes
+the softmax about 19 % softer at 85 °C; ``gain_mode="ptat"`` scales the DAC gain with absolute
+temperature (a PTAT reference, the standard remedy) — both are modelled, neither is fitted away.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelRangeError, UnknownNameError
+from ..store import Table, read_table
+
+K_B, Q_E = 1.380649e-23, 1.602176634e-19
+#: Channel currents below this (A) are outside the exponential unit's calibrated range (the source
+#: and drain junction leakages are ~10 pA at the sweep's low end).
+I_FLOOR = 1e-10
+
+
+def thermal_voltage(temp_c: float) -> float:
+    return K_B * (temp_c + 273.15) / Q_E
+
+
+@dataclass
+class ExpUnit:
+    """The calibrated exponential unit at one corner: channel current against gate voltage and source
+    level, bilinear in (source, gate) on ln I of the DC sweep (1 mV x 10 mV), and the tail sink's
+    current per input against the source level."""
+
+    corner: str
+    temp_c: float
+    v: np.ndarray
+    s: np.ndarray
+    i_ch: np.ndarray
+    """(sources, gates), A."""
+    i_leak: np.ndarray
+    tail: np.ndarray
+    """Tail current at each source level, A."""
+
+    def __post_init__(self):
+        self._ln = np.log(np.maximum(self.i_ch, 1e-300))
+        self._dv = float(self.v[1] - self.v[0])
+        self._ds = float(self.s[1] - self.s[0])
+
+    @property
+    def gate_range(self) -> tuple[float, float]:
+        return float(self.v[0]), float(self.v[-1])
+
+    @property
+    def source_range(self) -> tuple[float, float]:
+        return float(self.s[0]), float(self.s[-1])
+
+    def _bilinear(self, tab, v, s):
+        fv = np.clip((v - self.v[0]) / self._dv, 0, len(self.v) - 1 - 1e-9)
+        fs = np.clip((s - self.s[0]) / self._ds, 0, len(self.s) - 1 - 1e-9)
+        iv, js = fv.astype(int), fs.astype(int)
+        wv, ws = fv - iv, fs - js
+        return ((1 - ws) * ((1 - wv) * tab[js, iv] + wv * tab[js, iv + 1])
+                + ws * ((1 - wv) * tab[js + 1, iv] + wv * tab[js + 1, iv + 1]))
+
+    def check(self, v, s) -> None:
+        (vlo, vhi), (slo, shi) = self.gate_range, self.source_range
+        v, s = np.asarray(v), np.asarray(s)
+        if np.any(v < vlo - 1e-12) or np.any(v > vhi + 1e-12):
+            raise ModelRangeError(f"exponential unit at {self.corner}: gate outside the calibrated "
+                                  f"{vlo:.3f}..{vhi:.3f} V")
+        if np.any(s < slo - 1e-12) or np.any(s > shi + 1e-12):
+            raise ModelRangeError(f"exponential unit at {self.corner}: source level outside the calibrated "
+                                  f"{slo:.3f}..{shi:.3f} V")
+
+    def current(self, v, s) -> np.ndarray:
+        """Channel current (A) at gate(s) ``v`` and source level(s) ``s`` (broadcast).  Outside the
+        sweep: a ModelRangeError — never extrapolated; below I_FLOOR: 0."""
+        v, s = np.broadcast_arrays(np.asarray(v, dtype=float), np.asarray(s, dtype=float))
+        self.check(v, s)
+        ln = self._bilinear(self._ln, v, s)
+        return np.where(ln < math.log(I_FLOOR), 0.0, np.exp(ln))
+
+    def leak(self, v, s) -> np.ndarray:
+        v, s = np.broadcast_arrays(np.asarray(v, dtype=float), np.asarray(s, dtype=float))
+        return self._bilinear(self.i_leak, v, s)
+
+    def tail_current(self, s) -> np.ndarray:
+        return np.interp(s, self.s, self.tail)
+
+    def slope(self, s: float | None = None, i_lo: float = 1e-10, i_hi: float = 1e-7) -> float:
+        """Fitted n·U_T (V per e-fold) over the weak-inversion currents [i_lo, i_hi] at source level ``s``
+        (default: mid-range)."""
+        j = int(np.argmin(np.abs(self.s - (np.mean(self.source_range) if s is None else s))))
+        m = (self.i_ch[j] >= i_lo) & (self.i_ch[j] <= i_hi)
+        return float(1.0 / np.polyfit(self.v[m], self._ln[j, m], 1)[0])
+
+    def slope_factor(self) -> float:
+        return self.slope() / thermal_voltage(self.temp_c)
+
+    def decades(self, v_lo: float, v_hi: float) -> float:
+        """Decades of channel current between gates v_lo and v_hi at the mid source level."""
+        sm = float(np.mean(self.source_range))
+        lo, hi = self.current([v_lo, v_hi], sm)
+        return float(np.log10(hi / max(lo, I_FLOOR)))
+
+
+def solve_source(unit: ExpUnit, gates: np.ndarray, iters: int = 50) -> np.ndarray:
+    """The source level (V) of every vector (rows of ``gates``): KCL at the common source,
+    Σ_i E(gates_i, s) = tail(s), by bisection (the left side falls with s, the right rises)."""
+    g = np.atleast_2d(gates)
+    lo = np.full(len(g), unit.source_range[0])
+    hi = np.full(len(g), unit.source_range[1])
+
+    def f(s):
+        return unit.current(g, s[:, None]).sum(axis=1) - unit.tail_current(s)
+
+    if np.any(f(lo) < 0) or np.any(f(hi) > 0):
+        raise ModelRangeError(f"normaliser at {unit.corner}: the source level leaves the calibrated "
+                              f"{unit.source_range[0]:.3f}..{unit.source_range[1]:.3f} V")
+    for _ in range(iters):
+        s = 0.5 * (lo + hi)
+        pos = f(s) > 0
+        lo, hi = np.where(pos, s, lo), np.where(pos, hi, s)
+    return 0.5 * (lo + hi)
+
+
+@dataclass
+class SoftmaxResult:
+    p: np.ndarray
+    """Output probabilities (quantised when the readout has bits)."""
+    currents: np.ndarray
+    """Branch output currents, A."""
+    clipped: int
+    """Inputs clipped at the bottom of the DAC range."""
+    total: int
+
+
+@dataclass
+class AnalogSoftmax:
+    """The calibrated analog softmax at one corner."""
+
+    unit: ExpUnit
+    design: dict
+    gain_nominal: float
+    """DAC volts per logit at the nominal corner: the nominal exponential's n·U_T."""
+    temp_nominal_c: float
+    settle_s: float
+    power_w: float
+    step_n: int
+    area_per_input: float
+    area_fixed: float
+    gain_mode: str = "fixed"
+    out_bits: int | None = 8
+
+    def gain(self) -> float:
+        if self.gain_mode == "fixed":
+            return self.gain_nominal
+        if self.gain_mode == "ptat":
+            return self.gain_nominal * (self.unit.temp_c + 273.15) / (self.temp_nominal_c + 273.15)
+        raise UnknownNameError("softmax DAC gain mode", self.gain_mode, ["fixed", "ptat"])
+
+    @property
+    def temperature(self) -> float:
+        """Effective softmax temperature: n·U_T at this corner over the DAC gain (1 = exact)."""
+        return self.unit.slope() / self.gain()
+
+    def gates(self, x) -> tuple[np.ndarray, int]:
+        x = np.asarray(x, dtype=float)
+        d = self.design
+        v = d["v_top"] + self.gain() * (x - x.max(axis=-1, keepdims=True))
+        low = v < d["v_top"] - d["v_range"]
+        return np.where(low, 0.0, v), int(np.sum(low))
+
+    def currents(self, gates) -> np.ndarray:
+        g = np.atleast_2d(gates)
+        s = solve_source(self.unit, g)[:, None]
+        return self.unit.current(g, s) + self.unit.leak(g, s)
+
+    def __call__(self, x) -> SoftmaxResult:
+        x = np.asarray(x, dtype=float)
+        shape = x.shape
+        g, clipped = self.gates(x.reshape(-1, shape[-1]))
+        i = self.currents(g)
+        p = i / (self.design["m_tail"] * self.design["i_unit"])
+        if self.out_bits:
+            q = 2**self.out_bits - 1
+            p = np.clip(np.round(p * q), 0, q) / q
+        return SoftmaxResult(p.reshape(shape), i.reshape(shape), clipped, x.size)
+
+    # ---- costs (conversions included)
+    def energy(self, n: int, *, dac_j: float, adc_j: float, n_adc: int, t_adc: float) -> float:
+        """Energy (J) of one softmax of length n: the max search (n INT8 compares, Horowitz 45 nm 8-bit
+        add 0.03 pJ), n score-DAC conversions, the normaliser's power while it settles and while the
+        outputs are converted (``n_adc`` ADCs, ``ceil(n / n_adc)`` conversions each), n ADC conversions."""
+        return n * 0.03e-12 + n * dac_j + self.power(n) * self.delay(n, n_adc=n_adc, t_adc=t_adc) + n * adc_j
+
+    def power(self, n: int) -> float:
+        """Static power (W): the reference and tail currents do not depend on the number of inputs."""
+        return self.power_w
+
+    def delay(self, n: int, *, n_adc: int, t_adc: float) -> float:
+        """Settling plus the output conversions.  Settling is the calibrated 128-input step scaled by
+        n / 128 (the source node's capacitance grows with n, the tail current does not) — a stated
+        scaling rule, measured only at 128."""
+        return self.settle_s * n / self.step_n + math.ceil(n / n_adc) * t_adc
+
+    def area(self, n: int) -> float:
+        return self.area_fixed + n * self.area_per_input
+
+
+# --------------------------------------------------------------------------- digital function unit
+
+#: Horowitz, ISSCC 2014, 45 nm (../shared/REFERENCE.md §5), J per operation.
+E_FP32_ADD, E_FP32_MUL, E_INT8_ADD, E_SRAM8K_64B = 0.9e-12, 3.7e-12, 0.03e-12, 10e-12
+#: Newton–Raphson reciprocal / reciprocal square root: about 10 FP32 multiply-adds (a stated estimate).
+E_RECIP = 10 * (E_FP32_ADD + E_FP32_MUL)
+
+
+def digital_softmax_energy(n: int) -> float:
+    """Per softmax of length n on the digital function unit: max (n INT8 compares), n exponentials by
+    LUT (one 64-bit read of an 8 KB SRAM each), n FP32 adds (sum), one reciprocal, n FP32 multiplies."""
+    return n * (E_INT8_ADD + E_SRAM8K_64B + E_FP32_ADD + E_FP32_MUL) + E_RECIP
+
+
+def digital_layernorm_energy(n: int) -> float:
+    """Per LayerNorm of width n: mean (n adds), variance (n multiplies + n adds), one reciprocal square
+    root, normalise (n subtracts + n multiplies), affine (n multiplies + n adds); FP32."""
+    return n * (4 * E_FP32_ADD + 3 * E_FP32_MUL) + E_RECIP
+
+
+def digital_gelu_energy(n: int) -> float:
+    """Per n GELUs: one LUT read (8 KB SRAM, 64-bit) per element (INT8 in, INT8 out)."""
+    return n * E_SRAM8K_64B
+
+
+def digital_delay(n: int, *, passes: int, f_clk: float, lanes: int) -> float:
+    """Pipelined function unit: ``passes`` sweeps over n elements at ``lanes`` per cycle."""
+    return passes * math.ceil(n / lanes) / f_clk
+
+
+def softmax_exact(x, axis: int = -1) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def layernorm_exact(x, eps: float = 1e-12) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    m = x.mean(-1, keepdims=True)
+    return (x - m) / np.sqrt(x.var(-1, keepdims=True) + eps)
+
+
+def gelu_exact(x) -> np.ndarray:
+    from scipy.special import erf
+
+    x = np.asarray(x, dtype=float)
+    return 0.5 * x * (1 + erf(x / math.sqrt(2)))
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def default_table_path() -> Path:
+    from ..resources import calibration_dir
+
+    return calibration_dir() / "nonlinear.h5"
+
+
+@cache
+def _table(path: str) -> Table:
+    return read_table(path, "cosim.nonlinear")
+
+
+def corners(path: str | Path | None = None) -> list[str]:
+    return [str(c) for c in _table(str(Path(path) if path else default_table_path()))["corners/name"]]
+
+
+def load_exp(corner: str = "nominal", path: str | Path | None = None) -> ExpUnit:
+    t = _table(str(Path(path) if path else default_table_path()))
+    names = [str(c) for c in t["corners/name"]]
+    if corner not in names:
+        raise UnknownNameError("nonlinear corner", corner, names)
+    k = names.index(corner)
+    return ExpUnit(corner, float(t["corners/temp_c"][k]), t["exp/v"], t["exp/s"], t["exp/i_ch"][k],
+                   t["exp/i_leak"][k], t["tail/current"][k])
+
+
+def load_softmax(corner: str = "nominal", path: str | Path | None = None, *, gain_mode: str = "fixed",
+                 out_bits: int | None = 8) -> AnalogSoftmax:
+    p = str(Path(path) if path else default_table_path())
+    t = _table(p)
+    names = [str(c) for c in t["corners/name"]]
+    unit = load_exp(corner, p)
+    k = names.index(corner)
+    nom = load_exp("nominal" if "nominal" in names else names[0], p)
+    sm = AnalogSoftmax(unit, dict(t.attrs["design"]), nom.slope(), nom.temp_c,
+                       float(t["step/settle"][k]), float(t["step/power"][k]), int(t["step/n"]),
+                       float(t["area/per_input"]), float(t["area/fixed"]), gain_mode, out_bits)
+    sm.gain()  # an unknown gain mode fails here
+    return sm
