@@ -492,7 +492,7 @@ def cmd_validate_nonlinear(args) -> int:
     if args.report:
         from .validation.nonlinear import write_report
 
-        print(f"report: {write_report(rows, comp, costs, checks, args.report, plot=args.plot)}")
+        print(f"report: {write_report(rows, comp, costs, checks, args.report, table=t.path, png=args.plot)}")
     elif args.plot:
         from .validation.nonlinear import plot
 

@@ -92,11 +92,9 @@ class NlDesign:
 
 def softmax_devices(d: NlDesign, n: int) -> list[Device]:
     """The devices of one n-input normaliser (for the area estimate)."""
-    out = [Device("MTR", "ptm32n", "nb", "nb", "0", "0", d.w_tail, d.l_tail, role="tail reference diode"),
-           Device("MT", "ptm32n", "s", "nb", "0", "0", d.w_tail, d.l_tail, m=d.m_tail, role="tail sink"),
-           Device("MTR", "ptm32n", "nb", "nb", "0", "0", d.w_tail, d.l_tail, m=d.m_tail - 1, role="tail reference")]
-    out.append(Device("M", "ptm32n", "d", "g", "s", "0", d.w_exp, d.l_exp, m=n, role="exponential branches"))
-    return out
+    return [Device("MTR", "ptm32n", "nb", "nb", "0", "0", d.w_tail, d.l_tail, m=d.m_tail, role="tail reference diodes"),
+            Device("MT", "ptm32n", "s", "nb", "0", "0", d.w_tail, d.l_tail, m=d.m_tail, role="tail sink"),
+            Device("M", "ptm32n", "d", "g", "s", "0", d.w_exp, d.l_exp, m=n, role="exponential branches")]
 
 
 def softmax_area(d: NlDesign, n: int) -> float:

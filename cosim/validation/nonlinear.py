@@ -9,15 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calibration.nonlinear import NlSpec, exp_sweep, normaliser_dc, score_vectors
+from ..calibration.nonlinear import NlSpec, _item, exp_sweep, normaliser_dc, score_vectors
 from ..config import SpiceSettings
 from ..models.nonlinear import (I_FLOOR, gelu_exact, layernorm_exact, load_softmax, softmax_exact)
 from ..parallel import item_rng, run_parallel
 from .checks import Check
-
-
-def _item(fn, args):
-    return fn(*args)
 
 
 def held_out(spec: NlSpec, *, table: str | Path, spice: SpiceSettings = SpiceSettings(), n_jobs: int = 1,
@@ -32,9 +28,9 @@ def held_out(spec: NlSpec, *, table: str | Path, spice: SpiceSettings = SpiceSet
         lo, hi = d.sweep_window()
         items.append((exp_sweep, (off, c, spice, (lo + d.sweep_step / 2, hi - d.sweep_step / 2))))
         keys.append((c.name, "exp", None))
+        sm = load_softmax(c.name, table)
         for n in spec.val_sizes:
             x = score_vectors(item_rng(spec.seed + 1, "nl-val", n), spec.val_vectors, n, spec.score_sigma)
-            sm = load_softmax(c.name, table)
             items.append((normaliser_dc, (d, c, sm.gates(x)[0], spice)))
             keys.append((c.name, "dc", n))
     res = dict(zip(keys, run_parallel(_item, items, n_jobs=n_jobs, progress=progress(len(items)) if progress else None)))
@@ -74,8 +70,9 @@ def composed(spec: NlSpec, *, table: str | Path, corners: list[str]) -> list[dic
             x = score_vectors(item_rng(spec.seed + 2, "nl-comp", n), spec.val_random_vectors, n, spec.score_sigma)
             ex = softmax_exact(x)
             for mode in ("fixed", "ptat"):
-                r = load_softmax(c, table, gain_mode=mode)(x)
-                raw = load_softmax(c, table, gain_mode=mode, out_bits=None)(x).p
+                sm = load_softmax(c, table, gain_mode=mode)
+                r = sm(x)
+                raw = r.currents  # before the readout's quantisation
                 rows.append({"op": "softmax", "unit": f"analog ({mode} gain)", "corner": c, "n": n,
                              "max_abs": float(np.max(np.abs(r.p - ex))),
                              "kl": _kl(ex, raw / raw.sum(-1, keepdims=True)), "clipped": r.clipped / r.total})
@@ -193,12 +190,10 @@ def plot(rows: list[dict], table, path) -> Path:
     return path
 
 
-def write_report(rows, comp, costs, checks, path, *, plot: str | None = None) -> Path:
+def write_report(rows, comp, costs, checks, path, *, table, png: str | None = None) -> Path:
     path = Path(path)
-    png = Path(plot) if plot else path.with_suffix(".png")
-    from ..models.nonlinear import default_table_path
-
-    globals()["plot"](rows, default_table_path(), png)
+    png = Path(png) if png else path.with_suffix(".png")
+    plot(rows, table, png)
     failed = [c for c in checks if not c.passed]
     md = ["# Nonlinear units: validation", "",
           "Subthreshold exponential unit and common-source softmax normaliser (PTM 32 nm HP), calibrated "
