@@ -1065,7 +1065,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-budget", action="store_true", help="only the preset as configured, not the budget rows")
     p.add_argument("--sweep", type=_csv_list(str), help="comma-separated sweeps: noise (RTN 1x, 5x, 18x "
                                                          "nominal), adc_noise, adc_bits, rows_per_conversion, "
-                                                         "cell_bits, size, or all")
+                                                         "cell_bits, size, softmax (ideal devices; digital vs the calibrated analog "
+                                                         "softmax at 27 and 85 C, fixed or PTAT DAC gain), or all")
     p.add_argument("--sweep-base", choices=("no-stuck", "nominal"), default="no-stuck",
                    help="sweeps vary one field around the preset without stuck-at faults (default) or as is")
     p.add_argument("--validate", type=int, default=2, help="shortest sentences to check the fast mode on against "

@@ -50,12 +50,7 @@ def test_design_refusals_and_netlists():
     assert ".dc VG" in t and "VSRC" in t and f"DC {0.5 * 0.9!r}" in t
 
 
-def test_digital_costs_follow_the_cited_operations():
-    # Horowitz 45 nm: per element an INT8 compare, a LUT read (8 KB SRAM, 64 bit), an FP32 add and multiply
-    per = 0.03e-12 + 10e-12 + 0.9e-12 + 3.7e-12
-    assert nl.digital_softmax_energy(128) == pytest.approx(128 * per + nl.E_RECIP)
-    assert nl.digital_layernorm_energy(1024) > nl.digital_softmax_energy(1024)
-    assert nl.digital_delay(128, passes=2, f_clk=1e9, lanes=8) == pytest.approx(32e-9)
+def test_exact_references():
     x = np.random.default_rng(0).normal(size=(4, 64))
     assert np.allclose(nl.softmax_exact(x).sum(-1), 1)
     ln = nl.layernorm_exact(x)
@@ -119,7 +114,7 @@ def test_softmax_model_against_spice_and_exact(quick_table):
     with pytest.raises(UnknownNameError, match="ptat"):
         nl.load_softmax("nominal", path, gain_mode="warm")
     # the cost includes the conversions
-    e = sm.energy(128, dac_j=30e-15, adc_j=220e-15, n_adc=8, t_adc=3e-9)
+    e = sm.energy(128, dac_j=30e-15, adc_j=220e-15, max_j=0.03e-12, n_adc=8, t_adc=3e-9)
     assert e > 128 * 250e-15 and sm.delay(128, n_adc=8, t_adc=3e-9) > 16 * 3e-9
 
 
@@ -140,6 +135,62 @@ def test_validate_nonlinear_cli(quick_table, tmp_path):
     assert all(c["passed"] for c in checks)
     assert "Composed operations" in r.stdout and "softmax n=128" in r.stdout
     assert rep.exists() and rep.with_suffix(".png").exists()
+    # the digital rows use the system simulator's per-element costs (one source for both)
+    from cosim.system.costs import element_energy
+    from cosim.validation.nonlinear import cost_rows
+
+    rows = {(r["op"], r["unit"].split()[0]): r for r in cost_rows(path)}
+    assert rows[("softmax n=128", "digital")]["energy_j"] == pytest.approx(128 * element_energy("softmax").value)
+    assert rows[("layernorm n=1024", "digital")]["energy_j"] == pytest.approx(1024 * element_energy("layernorm").value)
+    assert rows[("softmax n=128", "analog")]["energy_j"] > 128 * 200e-15  # at least the 128 ADC conversions
     bad = subprocess.run([sys.executable, "-m", "cosim", "validate", "nonlinear", "--table", str(path),
                           "--corners", "warm", "-q"], capture_output=True, text=True)
     assert bad.returncode != 0 and "warm" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_functional_executor_runs_the_preset_softmax_unit():
+    """The crossbar executor's softmax: digital (exact) by default; with digital.softmax = "analog" the
+    shipped calibrated unit, whose 7-bit readout is the INT8 operand of scores·V; clipped inputs counted."""
+    from cosim.functional.engine import CrossbarExecutor
+    from cosim.system.arch import load_arch
+
+    s = np.random.default_rng(1).normal(0, 3, (12, 20, 20)).astype(np.float32)
+    dig = CrossbarExecutor(load_arch("large-small"), mode="explicit").softmax("L0.softmax", s)
+    assert np.allclose(dig, nl.softmax_exact(s), atol=1e-6)
+    ex = CrossbarExecutor(load_arch("large-small", {"digital.softmax": "analog"}), mode="explicit")
+    p = ex.softmax("L0.softmax", s)
+    assert p.shape == s.shape and p.dtype == np.float32
+    assert np.allclose(p * 127, np.round(p * 127), atol=1e-4)  # on the INT8 grid of the context product
+    assert 0 < np.max(np.abs(p - nl.softmax_exact(s))) < 0.05
+    assert ex.softmax_inputs == s.size and 0 < ex.softmax_clipped < s.size
+    hot = CrossbarExecutor(load_arch("large-small", {"digital.softmax": "analog", "digital.softmax_corner": "hot"}),
+                           mode="explicit").softmax("L0.softmax", s)
+    assert hot.max(-1).mean() < p.max(-1).mean()  # a softer softmax at 85 C with a fixed DAC gain
+    with pytest.raises(ConfigError, match="digital.softmax"):
+        load_arch("large-small", {"digital.softmax": "optical"})
+    bad = CrossbarExecutor(load_arch("large-small", {"digital.softmax": "analog", "digital.softmax_corner": "warm"}),
+                           mode="explicit")
+    with pytest.raises(UnknownNameError, match="nominal"):
+        bad.softmax("L0.softmax", s)
+
+
+def test_system_simulator_costs_the_analog_softmax():
+    """digital.softmax = "analog": every softmax row (layers x heads x queries) is costed on the analog
+    unit with its conversions, its area and power join the roll-up; a row longer than the unit is an error."""
+    from cosim.system.arch import load_arch
+    from cosim.system.costs import analog_softmax_row, analog_softmax_unit
+    from cosim.system.runs import run
+
+    dig = run("bert-large", "large-small", 128)
+    an = run("bert-large", "large-small", 128, overrides={"digital.softmax": "analog"})
+    rows = 24 * 16 * 128  # BERT-Large: layers x heads x queries, each a row of 128 scores
+    assert an.events["analog_softmax_row"] == rows and "softmax_element" not in an.events
+    dg = load_arch("large-small", {"digital.softmax": "analog"}).digital
+    e_row, t_row = analog_softmax_row(128, dg)
+    assert an.breakdown["analog_softmax"] == pytest.approx(rows * e_row)
+    assert dig.breakdown["digital_softmax"] > an.breakdown["analog_softmax"]
+    assert an.area_breakdown["analog_softmax"] == pytest.approx(an.plan["tiles"] * analog_softmax_unit(dg)[0])
+    # one analog unit per tile at 271 ns per row is slower than the tile's digital lanes on this preset
+    assert an.latency_s > dig.latency_s
+    with pytest.raises(ConfigError, match="softmax_inputs"):
+        run("bert-large", "large-small", 256, overrides={"digital.softmax": "analog"})

@@ -213,10 +213,19 @@ def sweep_points(name: str, arch: str, base: dict) -> list[tuple[str, dict]]:
         return [(f"{n} x {n}", {**base, "compute.rows": n, "compute.cols": n,
                                  "compute.cols_per_adc": min(c.cols_per_adc, n),
                                  "compute.rows_per_conversion": min(c.rows_per_conversion, n)}) for n in (64, 128, 256)]
+    if name == "softmax":
+        # on ideal devices, so that the softmax unit is the difference that shows
+        ideal = {**base, **{f"analog.{k}": v for d in NONIDEALITIES.values() for k, v in d.items()}}
+        an = {**ideal, "digital.softmax": "analog"}
+        return [("ideal devices, digital softmax", {**ideal, "digital.softmax": "digital"}),
+                ("analog softmax, 27 C", an),
+                ("analog softmax, 85 C, fixed DAC gain", {**an, "digital.softmax_corner": "hot"}),
+                ("analog softmax, 85 C, PTAT DAC gain", {**an, "digital.softmax_corner": "hot",
+                                                         "digital.softmax_gain": "ptat"})]
     raise ConfigError(f"unknown sweep {name!r}; valid: {', '.join(SWEEPS)}")
 
 
-SWEEPS = ("noise", "adc_noise", "adc_bits", "rows_per_conversion", "cell_bits", "size")
+SWEEPS = ("noise", "adc_noise", "adc_bits", "rows_per_conversion", "cell_bits", "size", "softmax")
 NO_STUCK = {"analog.stuck_off_rate": 0.0, "analog.stuck_on_rate": 0.0}
 
 

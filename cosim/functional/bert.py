@@ -42,6 +42,9 @@ class FloatExecutor:
     def context(self, key: str, p: np.ndarray, v: np.ndarray) -> np.ndarray:
         return p @ v
 
+    def softmax(self, key: str, s: np.ndarray) -> np.ndarray:
+        return softmax(s)
+
 
 def layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
     mu = x.mean(-1, keepdims=True)
@@ -83,7 +86,7 @@ def forward(ck: Checkpoint, ids: np.ndarray, ex=None) -> Output:
         lin = lambda name, inp: ex.linear(f"L{layer}.{name}", inp, w[p + _HF[name] + ".weight"], w[p + _HF[name] + ".bias"])
         q, k, v = heads(lin("query", x)), heads(lin("key", x)), heads(lin("value", x))
         s = ex.scores(f"L{layer}.scores", q, k) / np.float32(np.sqrt(d))
-        ctx = ex.context(f"L{layer}.context", softmax(s), v).transpose(1, 0, 2).reshape(T, H)
+        ctx = ex.context(f"L{layer}.context", ex.softmax(f"L{layer}.softmax", s), v).transpose(1, 0, 2).reshape(T, H)
         x = layer_norm(x + lin("attn_out", ctx), w[p + "attention.output.LayerNorm.weight"],
                        w[p + "attention.output.LayerNorm.bias"], eps)
         x = layer_norm(x + lin("ffn_down", gelu(lin("ffn_up", x))), w[p + "output.LayerNorm.weight"],

@@ -377,9 +377,27 @@ class CrossbarExecutor(QuantExecutor):
         self.rng = item_rng(seed, "unset")
         self.record = record
         self.samples: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self._softmax = None
+        self.softmax_clipped = self.softmax_inputs = 0
 
     def begin(self, key) -> None:
         self.rng = item_rng(self.seed, "sentence", key)
+
+    def softmax(self, key, s):
+        """The preset's softmax unit: digital (exact), or the calibrated analog softmax
+        (``digital.softmax = "analog"`` at ``digital.softmax_corner`` with ``digital.softmax_gain``),
+        whose readout gives the INT8 probabilities of the scores·V product directly."""
+        dg = self.arch.digital
+        if dg.softmax == "digital":
+            return super().softmax(key, s)
+        if self._softmax is None:
+            from ..models.nonlinear import load_softmax
+
+            self._softmax = load_softmax(dg.softmax_corner, gain_mode=dg.softmax_gain, out_bits=self.ab - 1)
+        r = self._softmax(s)
+        self.softmax_clipped += r.clipped
+        self.softmax_inputs += r.total
+        return r.p.astype(np.float32)
 
     def _run(self, key: str, U: np.ndarray, S: np.ndarray, bu: int, bs: int, static: str | None) -> np.ndarray:
         if self.mode == "fast":

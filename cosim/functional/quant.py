@@ -75,6 +75,11 @@ class QuantExecutor:
         y = np.stack([self.product(key, "scores", qq[h], kq[h].T) for h in range(q.shape[0])])
         return (y * sq * sk.transpose(0, 2, 1)).astype(np.float32)
 
+    def softmax(self, key, s):
+        """The digital function unit: exact arithmetic (its INT8 output is :meth:`context`'s operand)."""
+        e = np.exp(s - s.max(-1, keepdims=True))
+        return (e / e.sum(-1, keepdims=True)).astype(np.float32)
+
     def context(self, key, p, v):
         sp, sv = 1.0 / qmax(self.ab), dyn_scale(v, 1, self.ab)  # sv: [h, 1, d]
         pq, vq = quantize(p, sp, self.ab), quantize(v, sv, self.ab)

@@ -1,11 +1,12 @@
 """Behavioral models of the nonlinear units: the calibrated exponential, the analog softmax built on it,
-and the digital function unit (softmax, LayerNorm, GELU) with its costs from a stated source.
+and exact softmax / LayerNorm / GELU references (the digital function unit's per-element costs are
+:func:`cosim.system.costs.element_energy`, Horowitz arithmetic).
 
 Analog softmax of scores x (logits) over the last axis:
 
 1. **max and shift (digital)**: Δx = x − max(x) (INT8 compares; the normaliser itself is insensitive
    to a common shift, but the DAC range is not);
-2. **score DAC**: ``V_i = v_top + gain·Δx``; a score below ``v_top − v_range`` turns its branch off
+2. **score DAC** (``dac_bits`` over v_range): ``V_i = v_top + gain·Δx``; a score below ``v_top − v_range`` turns its branch off
    (0 V; counted as clipped);
 3. **normaliser**: the branch currents ``E(V_i, V_S)`` with E the calibrated exponential unit (gate x
    source level) and V_S the common source level that satisfies KCL, ``Σ E(V_i, V_S) = I_tail(V_S)``
@@ -167,6 +168,8 @@ class AnalogSoftmax:
     area_fixed: float
     gain_mode: str = "fixed"
     out_bits: int | None = 8
+    dac_bits: int | None = 8
+    """Score-DAC resolution over [v_top − v_range, v_top] (None: ideal)."""
 
     def gain(self) -> float:
         if self.gain_mode == "fixed":
@@ -185,6 +188,9 @@ class AnalogSoftmax:
         d = self.design
         v = d["v_top"] + self.gain() * (x - x.max(axis=-1, keepdims=True))
         low = v < d["v_top"] - d["v_range"]
+        if self.dac_bits:
+            step = d["v_range"] / (2**self.dac_bits - 1)
+            v = d["v_top"] - np.round((d["v_top"] - v) / step) * step
         return np.where(low, 0.0, v), int(np.sum(low))
 
     def currents(self, gates) -> np.ndarray:
@@ -204,11 +210,11 @@ class AnalogSoftmax:
         return SoftmaxResult(p.reshape(shape), i.reshape(shape), clipped, x.size)
 
     # ---- costs (conversions included)
-    def energy(self, n: int, *, dac_j: float, adc_j: float, n_adc: int, t_adc: float) -> float:
-        """Energy (J) of one softmax of length n: the max search (n INT8 compares, Horowitz 45 nm 8-bit
-        add 0.03 pJ), n score-DAC conversions, the normaliser's power while it settles and while the
-        outputs are converted (``n_adc`` ADCs, ``ceil(n / n_adc)`` conversions each), n ADC conversions."""
-        return n * 0.03e-12 + n * dac_j + self.power(n) * self.delay(n, n_adc=n_adc, t_adc=t_adc) + n * adc_j
+    def energy(self, n: int, *, dac_j: float, adc_j: float, max_j: float, n_adc: int, t_adc: float) -> float:
+        """Energy (J) of one softmax of length n: the max search (n INT8 compares of ``max_j`` each), n
+        score-DAC conversions, the normaliser's power while it settles and while the outputs are
+        converted (``n_adc`` ADCs, ``ceil(n / n_adc)`` conversions each), n ADC conversions."""
+        return n * (max_j + dac_j + adc_j) + self.power(n) * self.delay(n, n_adc=n_adc, t_adc=t_adc)
 
     def power(self, n: int) -> float:
         """Static power (W): the reference and tail currents do not depend on the number of inputs."""
@@ -224,34 +230,8 @@ class AnalogSoftmax:
         return self.area_fixed + n * self.area_per_input
 
 
-# --------------------------------------------------------------------------- digital function unit
-
-#: Horowitz, ISSCC 2014, 45 nm (../shared/REFERENCE.md §5), J per operation.
-E_FP32_ADD, E_FP32_MUL, E_INT8_ADD, E_SRAM8K_64B = 0.9e-12, 3.7e-12, 0.03e-12, 10e-12
-#: Newton–Raphson reciprocal / reciprocal square root: about 10 FP32 multiply-adds (a stated estimate).
-E_RECIP = 10 * (E_FP32_ADD + E_FP32_MUL)
-
-
-def digital_softmax_energy(n: int) -> float:
-    """Per softmax of length n on the digital function unit: max (n INT8 compares), n exponentials by
-    LUT (one 64-bit read of an 8 KB SRAM each), n FP32 adds (sum), one reciprocal, n FP32 multiplies."""
-    return n * (E_INT8_ADD + E_SRAM8K_64B + E_FP32_ADD + E_FP32_MUL) + E_RECIP
-
-
-def digital_layernorm_energy(n: int) -> float:
-    """Per LayerNorm of width n: mean (n adds), variance (n multiplies + n adds), one reciprocal square
-    root, normalise (n subtracts + n multiplies), affine (n multiplies + n adds); FP32."""
-    return n * (4 * E_FP32_ADD + 3 * E_FP32_MUL) + E_RECIP
-
-
-def digital_gelu_energy(n: int) -> float:
-    """Per n GELUs: one LUT read (8 KB SRAM, 64-bit) per element (INT8 in, INT8 out)."""
-    return n * E_SRAM8K_64B
-
-
-def digital_delay(n: int, *, passes: int, f_clk: float, lanes: int) -> float:
-    """Pipelined function unit: ``passes`` sweeps over n elements at ``lanes`` per cycle."""
-    return passes * math.ceil(n / lanes) / f_clk
+# --------------------------------------------------------------------------- exact references
+# (the digital function unit's costs live with the system simulator: cosim.system.costs.element_energy)
 
 
 def softmax_exact(x, axis: int = -1) -> np.ndarray:

@@ -127,6 +127,19 @@ class Digital:
     """Digital function-unit lanes (softmax, norms, GELU, adds), one element per lane per clock."""
     attention_macs_per_tile: int = 64
     """Digital INT8 MAC units per tile (used when ``compute.attention = "digital"``)."""
+    softmax: Literal["digital", "analog"] = "digital"
+    """Softmax on the digital lanes, or on analog softmax units (calibration/nonlinear.h5, with the
+    score DACs and the calibrated 8-bit SAR ADCs that read them out)."""
+    softmax_units_per_tile: int = 1
+    """Analog softmax units per tile (``softmax = "analog"``); each converts one row at a time."""
+    softmax_inputs: int = 128
+    """Inputs of one analog softmax unit: the longest score row it takes."""
+    softmax_adcs: int = 8
+    """Output ADCs (8-bit SAR) per analog softmax unit."""
+    softmax_corner: str = "nominal"
+    """Corner of the analog softmax (a corner of calibration/nonlinear.h5)."""
+    softmax_gain: Literal["fixed", "ptat"] = "fixed"
+    """Score-DAC gain of the analog softmax: fixed at the nominal slope, or PTAT."""
 
 
 @dataclass(frozen=True)

@@ -154,8 +154,39 @@ def element_energy(kind: str) -> Cost:
     e = sum(n * primitive_energy(op) for op, n in ops.items())
     recipe = " + ".join(f"{n:g} {op}" for op, n in ops.items())
     return Cost(e, f"{recipe} per element (R5, 45 nm unscaled)", "cited",
-                "digital function unit; stand-in until the nonlinear-unit calibration lands" if kind in
-                ("softmax", "layernorm", "rmsnorm", "gelu", "silu") else "")
+                "digital function unit (the calibrated alternative for softmax: digital.softmax = analog)"
+                if kind == "softmax" else "")
+
+
+def softmax_conversions() -> tuple[float, float, float, float]:
+    """(score-DAC energy, ADC energy per conversion, ADC period, ADC area) of the analog softmax's
+    conversions: the calibrated 8-bit SAR (its mean energy over uniform inputs) and, as the score DAC,
+    the same 256 fF capacitor array charged from ground to V_ref (C·V²/2, an upper bound per code)."""
+    sar = calibrated_adc(8, "sar-cdac")
+    return sar.c_unit * 2**8 * sar.v_ref**2 / 2, sar.energy_per_conversion(), sar.period, sar.area
+
+
+def analog_softmax_row(n: int, dg, table=None) -> tuple[float, float]:
+    """Energy (J) and delay (s) of one softmax row of ``n`` scores on an analog unit configured by the
+    preset's ``digital`` section (corner, DAC gain mode, ADCs per unit), conversions and the digital
+    max (INT8 compares, R5) included; ``table``: the nonlinear calibration (default: shipped)."""
+    from ..models.nonlinear import load_softmax
+
+    if n > dg.softmax_inputs:
+        raise ConfigError(f"analog softmax: rows of {n} scores exceed digital.softmax_inputs = {dg.softmax_inputs}")
+    sm = load_softmax(dg.softmax_corner, table, gain_mode=dg.softmax_gain)
+    e_dac, e_adc, t_adc, _ = softmax_conversions()
+    return (sm.energy(n, dac_j=e_dac, adc_j=e_adc, max_j=const("add8", "energy_j").value, n_adc=dg.softmax_adcs,
+                      t_adc=t_adc), sm.delay(n, n_adc=dg.softmax_adcs, t_adc=t_adc))
+
+
+def analog_softmax_unit(dg, table=None) -> tuple[float, float]:
+    """Area (m²) and static power (W) of one analog softmax unit with its ADCs."""
+    from ..models.nonlinear import load_softmax
+
+    sm = load_softmax(dg.softmax_corner, table, gain_mode=dg.softmax_gain)
+    *_, a_adc = softmax_conversions()
+    return sm.area(dg.softmax_inputs) + dg.softmax_adcs * a_adc, sm.power(dg.softmax_inputs)
 
 
 def dfu_lane_area() -> Cost:

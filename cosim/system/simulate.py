@@ -34,8 +34,7 @@ from ..workloads import Workload
 from ..workloads.ops import Op
 from .arch import Arch
 from .costs import (Cost, ReadCost, adc_area, adc_energy, adc_period, calibrated_adc, components, const, crossbar_read,
-                    dfu_lane_area,
-                    element_energy)
+                    analog_softmax_row, analog_softmax_unit, dfu_lane_area, element_energy)
 
 
 @dataclass
@@ -381,6 +380,13 @@ def simulate(w: Workload, arch: Arch, *, table: str | None = None) -> Result:
                 else:
                     acc.add("dram_byte", op.elements * d.weight_bits / 8, costs["dram"].value, "dram")
                 busy = op.elements / (lanes * arch.clock_hz)
+            elif kind == "softmax" and arch.digital.softmax == "analog":
+                dg = arch.digital
+                rows = op.m * op.count
+                analog_softmax_row(op.n, dg)  # the longest row must fit the unit
+                e_row, t_row = analog_softmax_row(max(2, round(op.elements / rows)), dg)
+                acc.add("analog_softmax_row", rows, e_row, "analog_softmax")
+                busy = rows * t_row / max(1, dg.softmax_units_per_tile * plan.tiles)
             else:
                 ec = costs.setdefault(f"digital_{kind}", element_energy(kind))
                 cat = {"layernorm": "digital_norm", "rmsnorm": "digital_norm", "softmax": "digital_softmax",
@@ -578,6 +584,11 @@ def chip_inventory(arch: Arch, plan: Plan) -> tuple[dict[str, float], dict[str, 
     if lanes:
         area["digital_unit"] += lanes * dfu_lane_area().value
         power["digital_unit"] += lanes * element_energy("layernorm").value * arch.clock_hz
+    if arch.digital.softmax == "analog":
+        a_u, p_u = analog_softmax_unit(arch.digital)
+        units = arch.digital.softmax_units_per_tile * plan.tiles
+        area["analog_softmax"] += units * a_u
+        power["analog_softmax"] += units * p_u
     if c.attention == "digital":
         n = arch.digital.attention_macs_per_tile * plan.tiles
         area["digital_attention"] += n * (comp["mul8"]["area_m2"] + comp["add32"]["area_m2"])

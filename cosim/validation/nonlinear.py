@@ -60,9 +60,41 @@ def _kl(p, q):
     return float(np.mean(np.sum(p * np.log(p / q), axis=-1)))
 
 
+#: Sentences of the shipped evaluation set whose attention scores and FFN activations are captured.
+CAPTURED_SENTENCES = 8
+
+
+def captured_activations(n_sentences: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Attention scores (one [heads, T, T] array per sentence and layer) and FFN pre-activations
+    ([rows, 1536], the GELU's input) of MiniLM in float on the first evaluation sentences."""
+    from ..functional.accuracy import checkpoint, sentences_file
+    from ..functional.bert import FloatExecutor, forward
+
+    class Recorder(FloatExecutor):
+        def __init__(self):
+            self.seen_scores, self.seen_ffn = [], []
+
+        def softmax(self, key, s):
+            self.seen_scores.append(np.asarray(s, dtype=float))
+            return super().softmax(key, s)
+
+        def linear(self, key, x, W, b):
+            y = super().linear(key, x, W, b)
+            if key.endswith("ffn_up"):
+                self.seen_ffn.append(np.asarray(y, dtype=float))
+            return y
+
+    ck = checkpoint("minilm")
+    ex = Recorder()
+    for ids in ck.tokenize(sentences_file("eval")[:n_sentences]):
+        forward(ck, ids, ex)
+    return ex.seen_scores, np.concatenate(ex.seen_ffn)
+
+
 def composed(spec: NlSpec, *, table: str | Path, corners: list[str]) -> list[dict]:
     """Behavioral analog softmax (fixed and PTAT DAC gain) and the digital unit (exact arithmetic, INT8
-    output) against exact numpy on random vectors of each length; LayerNorm and GELU on the digital
+    output) against exact numpy on random vectors of each length and on MiniLM's attention scores;
+    LayerNorm (random hidden vectors) and GELU (random, and MiniLM's FFN activations) on the digital
     unit (INT8 output)."""
     rows = []
     for c in corners:
@@ -79,6 +111,26 @@ def composed(spec: NlSpec, *, table: str | Path, corners: list[str]) -> list[dic
             q = np.round(ex * 255) / 255
             rows.append({"op": "softmax", "unit": "digital (INT8 out)", "corner": c, "n": n,
                          "max_abs": float(np.max(np.abs(q - ex))), "kl": 0.0, "clipped": 0.0})
+    # activations captured from the real model (MiniLM on the shipped evaluation sentences)
+    scores, ffn = captured_activations(CAPTURED_SENTENCES)
+    for c in corners:
+        for mode in ("fixed", "ptat"):
+            sm = load_softmax(c, table, gain_mode=mode)
+            err, kls, clip, tot = 0.0, [], 0, 0
+            for x in scores:
+                r = sm(x)
+                ex = softmax_exact(x)
+                err = max(err, float(np.max(np.abs(r.p - ex))))
+                kls.append(_kl(ex, r.currents / r.currents.sum(-1, keepdims=True)))
+                clip, tot = clip + r.clipped, tot + r.total
+            rows.append({"op": "softmax", "unit": f"analog ({mode} gain), MiniLM", "corner": c,
+                         "n": int(max(x.shape[-1] for x in scores)), "max_abs": err, "kl": float(np.mean(kls)),
+                         "clipped": clip / tot})
+    g = gelu_exact(ffn)
+    s_g = float(np.max(np.abs(g))) / 127
+    q = np.round(g / s_g) * s_g
+    rows.append({"op": "gelu", "unit": "digital LUT, MiniLM", "corner": "-", "n": int(ffn.shape[-1]),
+                 "max_abs": float(np.max(np.abs(q - g))), "rms": float(np.sqrt(np.mean((q - g) ** 2)))})
     rng = item_rng(spec.seed + 3, "nl-ln")
     for n in (1024,):
         h = rng.normal(0, 1, (spec.val_random_vectors, n)) * rng.uniform(0.5, 3, (spec.val_random_vectors, 1))
@@ -130,29 +182,30 @@ def format_composed(rows: list[dict]) -> str:
 def cost_rows(table: str | Path) -> list[dict]:
     """Energy and delay per softmax of length 128 and per LayerNorm of width 1024, analog vs digital,
     conversions included (the calibrated 8-bit SAR ADC; the score DAC as the SAR's capacitor DAC
-    switched once)."""
-    from ..models import nonlinear as nl
-    from ..models.sar import load as load_sar
+    switched once); the digital unit costed per element as in the system simulator (passes over the
+    vector: softmax 2, LayerNorm 3, GELU 1)."""
+    from ..system.arch import Digital
+    from ..system.costs import analog_softmax_row, const, element_energy, softmax_conversions
 
-    sar = load_sar(8, "nominal")
-    e_adc = float(np.mean(sar.energy(np.linspace(0, sar.v_ref, 64))))
-    # the DAC: the 8-bit capacitor array charged to a code from ground, VREF energy ~ C_array·V_ref²/2
-    e_dac = sar.c_unit * 2**8 * sar.v_ref**2 / 2
-    t_adc = sar.period
-    sm = load_softmax("nominal", table)
     n = 128
-    e_an = sm.energy(n, dac_j=e_dac, adc_j=e_adc, n_adc=8, t_adc=t_adc)
-    d_an = sm.delay(n, n_adc=8, t_adc=t_adc)
-    f_clk, lanes = 1e9, 8
+    dg = Digital(softmax="analog", softmax_inputs=n, softmax_adcs=8)
+    e_an, d_an = analog_softmax_row(n, dg, table)
+    e_dac, e_adc, _, _ = softmax_conversions()
+    e_max = const("add8", "energy_j").value
+    core = e_an - n * (e_dac + e_adc + e_max)
+    f_clk, lanes = 1e9, 8  # a stated digital unit: 8 lanes, one element per lane per clock
+
+    def digital(op, kind, width, passes):
+        c = element_energy(kind)
+        return {"op": op, "unit": f"digital ({lanes} lanes, 1 GHz)", "energy_j": width * c.value,
+                "delay_s": passes * math.ceil(width / lanes) / f_clk, "note": c.source}
+
     return [
         {"op": "softmax n=128", "unit": "analog (8 SAR ADCs)", "energy_j": e_an, "delay_s": d_an,
-         "note": f"DAC {n} x {e_dac * 1e15:.0f} fJ, ADC {n} x {e_adc * 1e15:.0f} fJ, core {sm.power(n) * d_an * 1e15:.1f} fJ"},
-        {"op": "softmax n=128", "unit": "digital (8 lanes, 1 GHz)", "energy_j": nl.digital_softmax_energy(n),
-         "delay_s": nl.digital_delay(n, passes=2, f_clk=f_clk, lanes=lanes), "note": "Horowitz 45 nm ops"},
-        {"op": "layernorm n=1024", "unit": "digital (8 lanes, 1 GHz)", "energy_j": nl.digital_layernorm_energy(1024),
-         "delay_s": nl.digital_delay(1024, passes=3, f_clk=f_clk, lanes=lanes), "note": "Horowitz 45 nm ops; analog: not built"},
-        {"op": "gelu n=1024", "unit": "digital LUT", "energy_j": nl.digital_gelu_energy(1024),
-         "delay_s": nl.digital_delay(1024, passes=1, f_clk=f_clk, lanes=lanes), "note": "8 KB SRAM read per element"},
+         "note": f"DAC {n} x {e_dac * 1e15:.0f} fJ, ADC {n} x {e_adc * 1e15:.0f} fJ, max {n} x {e_max * 1e12:.2f} pJ, core {core * 1e15:.1f} fJ"},
+        digital("softmax n=128", "softmax", n, 2),
+        digital("layernorm n=1024", "layernorm", 1024, 3),
+        digital("gelu n=1024", "gelu", 1024, 1),
     ]
 
 

@@ -150,7 +150,8 @@ def _pass(ops: list[Op], s: TransformerShape, phase: str, *, tokens: int, batch:
         n_inst = batch * h
         ops.append(Op("attn.qk", "matmul_a", L, phase, macs=n_inst * q_len * d * ctx_sum,
                       m=q_len, k=d, n=max(ctx), count=n_inst * steps))
-        ops.append(Op("attn.softmax", "softmax", L, phase, elements=n_inst * q_len * ctx_sum))
+        ops.append(Op("attn.softmax", "softmax", L, phase, elements=n_inst * q_len * ctx_sum,
+                      m=q_len, n=max(ctx), count=n_inst * steps))
         ops.append(Op("attn.sv", "matmul_a", L, phase, macs=n_inst * q_len * d * ctx_sum,
                       m=q_len, k=max(ctx), n=d, count=n_inst * steps))
         mw("attn.o_proj", L, h * d, H)
