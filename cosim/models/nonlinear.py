@@ -267,10 +267,6 @@ def _table(path: str) -> Table:
     return read_table(path, "cosim.nonlinear")
 
 
-def corners(path: str | Path | None = None) -> list[str]:
-    return [str(c) for c in _table(str(Path(path) if path else default_table_path()))["corners/name"]]
-
-
 def load_exp(corner: str = "nominal", path: str | Path | None = None) -> ExpUnit:
     t = _table(str(Path(path) if path else default_table_path()))
     names = [str(c) for c in t["corners/name"]]

@@ -166,14 +166,16 @@ def softmax_conversions() -> tuple[float, float, float, float]:
     return sar.c_unit * 2**8 * sar.v_ref**2 / 2, sar.energy_per_conversion(), sar.period, sar.area
 
 
-def analog_softmax_row(n: int, dg, table=None) -> tuple[float, float]:
+def analog_softmax_row(n: int, dg, table=None, *, longest: int | None = None) -> tuple[float, float]:
     """Energy (J) and delay (s) of one softmax row of ``n`` scores on an analog unit configured by the
     preset's ``digital`` section (corner, DAC gain mode, ADCs per unit), conversions and the digital
-    max (INT8 compares, R5) included; ``table``: the nonlinear calibration (default: shipped)."""
+    max (INT8 compares, R5) included; ``longest``: the longest row the unit must take (default n);
+    ``table``: the nonlinear calibration (default: shipped)."""
     from ..models.nonlinear import load_softmax
 
-    if n > dg.softmax_inputs:
-        raise ConfigError(f"analog softmax: rows of {n} scores exceed digital.softmax_inputs = {dg.softmax_inputs}")
+    if max(n, longest or 0) > dg.softmax_inputs:
+        raise ConfigError(f"analog softmax: rows of {max(n, longest or 0)} scores exceed digital.softmax_inputs = "
+                          f"{dg.softmax_inputs}")
     sm = load_softmax(dg.softmax_corner, table, gain_mode=dg.softmax_gain)
     e_dac, e_adc, t_adc, _ = softmax_conversions()
     return (sm.energy(n, dac_j=e_dac, adc_j=e_adc, max_j=const("add8", "energy_j").value, n_adc=dg.softmax_adcs,

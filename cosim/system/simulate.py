@@ -383,8 +383,7 @@ def simulate(w: Workload, arch: Arch, *, table: str | None = None) -> Result:
             elif kind == "softmax" and arch.digital.softmax == "analog":
                 dg = arch.digital
                 rows = op.m * op.count
-                analog_softmax_row(op.n, dg)  # the longest row must fit the unit
-                e_row, t_row = analog_softmax_row(max(2, round(op.elements / rows)), dg)
+                e_row, t_row = analog_softmax_row(max(2, round(op.elements / rows)), dg, longest=op.n)
                 acc.add("analog_softmax_row", rows, e_row, "analog_softmax")
                 busy = rows * t_row / max(1, dg.softmax_units_per_tile * plan.tiles)
             else:
