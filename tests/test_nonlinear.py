@@ -119,6 +119,47 @@ def test_softmax_model_against_spice_and_exact(quick_table):
 
 
 @pytest.mark.spice
+def test_branch_mismatch_same_instance_in_spice_and_model(quick_table):
+    """Monte Carlo: the same Pelgrom draws as DELVTO in SPICE and as gate / tail shifts in the model
+    agree within 1 % of I_tail, while the matched model misses the same instances by more; trimming the
+    branch offsets at the DAC leaves at most half a DAC step each."""
+    from cosim.calibration.nonlinear import normaliser_dc, score_vectors
+    from cosim.config import SpiceSettings
+    from cosim.netlist.nonlinear import draw_mismatch
+
+    spec, path = quick_table
+    d = spec.design
+    assert d.sigma_branch() == pytest.approx(d.avt_n / np.sqrt(d.w_exp * d.l_exp))
+    sm = nl.load_softmax("nominal", path)
+    x = score_vectors(np.random.default_rng(4), 3, 16, 2.0)
+    g, _ = sm.gates(x)
+    mm = draw_mismatch(d, np.random.default_rng(8), 3, 16)
+    sp = normaliser_dc(d, spec.corners[0], g, SpiceSettings(), mm)
+    fs = d.m_tail * d.i_unit
+    e_mc = np.max(np.abs(sm.currents(g, mm.branch, mm.tail) - sp["out"])) / fs
+    e_matched = np.max(np.abs(sm.currents(g) - sp["out"])) / fs
+    assert e_mc < 0.01 and e_matched > 2 * e_mc, (e_mc, e_matched)
+    dvt, dt = nl.unit_mismatch(sm, np.random.default_rng(1), 128, trimmed=True)
+    raw, dt2 = nl.unit_mismatch(sm, np.random.default_rng(1), 128)
+    assert dt == dt2 and np.all(np.abs(dvt) <= sm.dac_step / 2 + 1e-15) and np.std(raw) > 3 * np.std(dvt)
+    old = nl.ExpUnit("x", 27.0, sm.unit.v, sm.unit.s, sm.unit.i_ch, sm.unit.i_leak, sm.unit.tail)  # no sensitivity
+    with pytest.raises(ModelRangeError, match="regenerate"):
+        old.tail_current(0.2, 1e-3)
+
+
+@pytest.mark.spice
+def test_wta_prototype_runs():
+    """The max-search prototype (benchmarks/wta.py): from power-up, a clear winner is flagged alone."""
+    from cosim.calibration.nonlinear import wta_run
+    from cosim.config import SpiceSettings
+
+    d = NlDesign(v_top=0.45, s_lo=0.05, s_hi=0.35)
+    codes = np.array([[10, 90, -40, 30]])
+    r = wta_run(d, Corner("nominal", 27.0), codes, codes, SpiceSettings(), t_read=100e-9, t0=200e-9)
+    assert r["flags_a"].tolist() == [[False, True, False, False]] and r["energy"] > 0
+
+
+@pytest.mark.spice
 def test_validate_nonlinear_cli(quick_table, tmp_path):
     spec, path = quick_table
     spec_p = tmp_path / "spec.toml"
@@ -157,13 +198,27 @@ def test_functional_executor_runs_the_preset_softmax_unit():
     s = np.random.default_rng(1).normal(0, 3, (12, 20, 20)).astype(np.float32)
     dig = CrossbarExecutor(load_arch("large-small"), mode="explicit").softmax("L0.softmax", s)
     assert np.allclose(dig, nl.softmax_exact(s), atol=1e-6)
-    ex = CrossbarExecutor(load_arch("large-small", {"digital.softmax": "analog"}), mode="explicit")
+    ex = CrossbarExecutor(load_arch("large-small", {"digital.softmax": "analog", "digital.softmax_mismatch": "none"}),
+                          mode="explicit")
     p = ex.softmax("L0.softmax", s)
     assert p.shape == s.shape and p.dtype == np.float32
     assert np.allclose(p * 127, np.round(p * 127), atol=1e-4)  # on the INT8 grid of the context product
     assert 0 < np.max(np.abs(p - nl.softmax_exact(s))) < 0.05
     assert ex.softmax_inputs == s.size and 0 < ex.softmax_clipped < s.size
-    hot = CrossbarExecutor(load_arch("large-small", {"digital.softmax": "analog", "digital.softmax_corner": "hot"}),
+    # branch mismatch (the preset's default, raw): each layer's unit is its own fixed instance, worse than a
+    # matched unit; trimming the offsets at the DAC brings most of it back
+    def err(mode, key="L0.softmax"):
+        e = CrossbarExecutor(load_arch("large-small", {"digital.softmax": "analog", "digital.softmax_mismatch": mode}),
+                             mode="explicit")
+        q = e.softmax(key, s)
+        return q, float(np.sqrt(np.mean((q - nl.softmax_exact(s)) ** 2)))
+
+    raw, e_raw = err("raw")
+    assert np.array_equal(raw, err("raw")[0]) and not np.array_equal(raw, err("raw", "L1.softmax")[0])
+    e_none, e_trim = err("none")[1], err("trimmed")[1]
+    assert e_none < e_trim < e_raw, (e_none, e_trim, e_raw)
+    hot = CrossbarExecutor(load_arch("large-small", {"digital.softmax": "analog", "digital.softmax_corner": "hot",
+                                                     "digital.softmax_mismatch": "none"}),
                            mode="explicit").softmax("L0.softmax", s)
     assert hot.max(-1).mean() < p.max(-1).mean()  # a softer softmax at 85 C with a fixed DAC gain
     with pytest.raises(ConfigError, match="digital.softmax"):
@@ -194,3 +249,6 @@ def test_system_simulator_costs_the_analog_softmax():
     assert an.latency_s > dig.latency_s
     with pytest.raises(ConfigError, match="softmax_inputs"):
         run("bert-large", "large-small", 256, overrides={"digital.softmax": "analog"})
+    # trimming the branch offsets costs an INT8 add per input and the codes' storage
+    tr = load_arch("large-small", {"digital.softmax": "analog", "digital.softmax_mismatch": "trimmed"}).digital
+    assert analog_softmax_row(128, tr)[0] > e_row and analog_softmax_unit(tr)[0] > analog_softmax_unit(dg)[0]

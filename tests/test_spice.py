@@ -79,3 +79,16 @@ def test_rendered_netlist_runs_by_hand(tmp_path, rng, kind):
     # batch .op prints the model cards, where "<<NAN, error = 7>>" marks unset parameters: not a failure
     assert _first_error(out.stdout + out.stderr) == ""
     assert "vsense0#branch" in out.stdout.lower()
+
+
+def test_operating_point_fallbacks_are_not_failures():
+    """ngspice tries dynamic gmin, then true gmin, then source stepping: a method that fails followed by
+    one that completes is a converged point; the last method failing is an error."""
+    from cosim.spice.base import _first_error
+
+    ok = "Note: Starting dynamic gmin stepping\nWarning: Dynamic gmin stepping failed\n" \
+         "Note: Starting true gmin stepping\nNote: True gmin stepping completed\n"
+    assert _first_error(ok) == ""
+    bad = ok.replace("True gmin stepping completed", "True gmin stepping failed") + \
+        "Warning: source stepping failed\n"
+    assert "stepping failed" in _first_error(bad)

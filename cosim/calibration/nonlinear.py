@@ -4,7 +4,8 @@ Work items (joblib, one ngspice run each):
 
 * ``exp``   — the exponential unit's DC transfer over gate (1 mV steps) x source level (10 mV
   steps): the channel current (source terminal) and the drain's leakage to the body (drain minus
-  source current); and the tail sink's current against its drain (= source) level.
+  source current); and the tail sink's current against its drain (= source) level, with its
+  sensitivity to a threshold shift (a probe copy at DELVTO = 1 mV).
 * ``dc``    — random score vectors through the normaliser (one ``.op`` with every vector as its own
   instance): the output currents and the source level, stored as calibration evidence (the model
   itself is built from the unit sweeps alone and checked against these and held-out vectors).
@@ -28,7 +29,7 @@ import numpy as np
 from ..config import SpiceSettings
 from ..errors import ConfigError
 from ..netlist.adc import Corner
-from ..netlist.nonlinear import NlDesign, render_exp, render_softmax, softmax_area, template_sources
+from ..netlist.nonlinear import TAIL_PROBE_DVT, Mismatch, NlDesign, render_exp, render_wta, render_softmax, softmax_area, template_sources
 from ..parallel import item_rng, run_parallel
 from ..spice import get_backend
 from ..store import Table
@@ -109,12 +110,13 @@ def exp_sweep(d: NlDesign, corner: Corner, spice: SpiceSettings, window=None, st
     # both positive: the drain current flows in, the channel current out of the source into VSRC
     i_d, i_s = res["i(vo)"].reshape(n_s, n_v), res["i(vsrc)"].reshape(n_s, n_v)
     return {"corner": corner.name, "v": v[:n_v], "s": d.s_lo + d.source_step * np.arange(n_s), "i_ch": i_s,
-            "i_leak": i_d - i_s, "tail": res["i(vtm)"].reshape(n_s, n_v)[:, 0]}
+            "i_leak": i_d - i_s, "tail": res["i(vtm)"].reshape(n_s, n_v)[:, 0],
+            "tail_sens": np.log(res["i(vtm)"] / res["i(vtm2)"]).reshape(n_s, n_v)[:, 0] / TAIL_PROBE_DVT}
 
 
-def normaliser_dc(d: NlDesign, corner: Corner, gates, spice: SpiceSettings) -> dict:
+def normaliser_dc(d: NlDesign, corner: Corner, gates, spice: SpiceSettings, mismatch: Mismatch | None = None) -> dict:
     g = np.atleast_2d(np.asarray(gates, dtype=float))
-    res = get_backend(spice.backend).run(render_softmax(d, g, corner), timeout=spice.timeout)
+    res = get_backend(spice.backend).run(render_softmax(d, g, corner, mismatch=mismatch), timeout=spice.timeout)
     k, n = g.shape
     out = np.array([[res[f"i(vo{a}_{i})"][0] for i in range(n)] for a in range(k)])
     return {"gates": g, "out": out, "v_s": np.array([res[f"v(s{a})"][0] for a in range(k)])}
@@ -175,6 +177,7 @@ def calibrate(spec: NlSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: i
     table.put("exp/i_ch", np.array([by[("exp", c, None)]["i_ch"] for c in cn]), "A")
     table.put("exp/i_leak", np.array([by[("exp", c, None)]["i_leak"] for c in cn]), "A")
     table.put("tail/current", np.array([by[("exp", c, None)]["tail"] for c in cn]), "A")
+    table.put("tail/sens", np.array([by[("exp", c, None)]["tail_sens"] for c in cn]), "1/V")
     for n in spec.sizes:
         table.put(f"dc{n}/gates", np.array([by[("dc", c, n)]["gates"] for c in cn]), "V")
         table.put(f"dc{n}/out", np.array([by[("dc", c, n)]["out"] for c in cn]), "A")
@@ -190,3 +193,49 @@ def calibrate(spec: NlSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: i
     stamp_sources(table, spice.backend, template_sources(), spec_path, SPEC_NAME)
     table.attrs["elapsed_s"] = round(time.perf_counter() - t0, 2)
     return table
+
+
+# --------------------------------------------------------------------------- the max search (phase 1)
+
+
+def wta_codes(rng: np.random.Generator, n_vec: int, n: int, gaps) -> np.ndarray:
+    """INT8 score vectors for the max search: spread like attention scores (σ 40 codes), the largest at
+    a random level and position, the second ``gaps[k]`` codes below it (cycling through ``gaps``)."""
+    c = np.clip(np.round(rng.normal(0, 40, (n_vec, n))), -128, 127).astype(int)
+    for k in range(n_vec):
+        top = int(rng.integers(60, 128))
+        j = rng.permutation(n)[:2]
+        c[k] = np.minimum(c[k], top - int(max(gaps)) - 1)
+        c[k, j[0]], c[k, j[1]] = top, top - int(gaps[k % len(gaps)])
+    return c
+
+
+def wta_gates(d: NlDesign, codes) -> np.ndarray:
+    """Phase 1: one DAC step per INT8 code over [v_top − v_range, v_top], no max subtracted."""
+    return d.v_top - (127 - np.asarray(codes, dtype=float)) * d.v_range / 255
+
+
+def wta_run(d: NlDesign, corner: Corner, codes_a, codes_b, spice: SpiceSettings, mismatch: Mismatch | None = None,
+            *, t_read: float, t0: float = 300e-9) -> dict:
+    """Instances hold ``codes_a`` from power-up to ``t0`` and then step to ``codes_b``: the winner flags at
+    ``t0`` (vector A) and ``t_read`` after the step (vector B), the time from the step to each B flag's
+    last change, and the supply energy over the read window."""
+    a, b = np.atleast_2d(codes_a), np.atleast_2d(codes_b)
+    res = get_backend(spice.backend).run(
+        render_wta(d, wta_gates(d, a), wta_gates(d, b), corner, mismatch=mismatch, t0=t0, t_stop=t0 + t_read),
+        timeout=spice.timeout)
+    t = res["time"]
+    k_n, n = a.shape
+    half = d.vdd * corner.vdd_scale / 2
+    ja = max(int(np.searchsorted(t, t0)) - 1, 0)
+    fa, fb, settle = np.zeros((k_n, n), bool), np.zeros((k_n, n), bool), np.zeros(k_n)
+    after = t > t0
+    for k in range(k_n):
+        F = np.array([res[f"v(f{k}_{i})"] for i in range(n)]) > half
+        fa[k], fb[k] = F[:, ja], F[:, -1]
+        ch = np.nonzero(np.any(F[:, 1:] != F[:, :-1], axis=0) & after[1:])[0]
+        settle[k] = t[ch[-1] + 1] - t0 if len(ch) else 0.0
+    p = -res["i(vdd)"] * d.vdd * corner.vdd_scale
+    energy = float(np.trapezoid(p[after], t[after])) / k_n
+    return {"corner": corner.name, "codes_a": a, "codes_b": b, "flags_a": fa, "flags_b": fb, "settle": settle,
+            "energy": energy, "t_read": t_read}

@@ -216,12 +216,14 @@ def sweep_points(name: str, arch: str, base: dict) -> list[tuple[str, dict]]:
     if name == "softmax":
         # on ideal devices, so that the softmax unit is the difference that shows
         ideal = {**base, **{f"analog.{k}": v for d in NONIDEALITIES.values() for k, v in d.items()}}
-        an = {**ideal, "digital.softmax": "analog"}
+        an = {**ideal, "digital.softmax": "analog", "digital.softmax_mismatch": "trimmed"}
         return [("ideal devices, digital softmax", {**ideal, "digital.softmax": "digital"}),
-                ("analog softmax, 27 C", an),
-                ("analog softmax, 85 C, fixed DAC gain", {**an, "digital.softmax_corner": "hot"}),
-                ("analog softmax, 85 C, PTAT DAC gain", {**an, "digital.softmax_corner": "hot",
-                                                         "digital.softmax_gain": "ptat"})]
+                ("analog softmax, 27 C, matched branches", {**an, "digital.softmax_mismatch": "none"}),
+                ("analog softmax, 27 C, branch mismatch", {**an, "digital.softmax_mismatch": "raw"}),
+                ("analog softmax, 27 C, mismatch trimmed", an),
+                ("analog softmax, 85 C, fixed gain, trimmed", {**an, "digital.softmax_corner": "hot"}),
+                ("analog softmax, 85 C, PTAT gain, trimmed", {**an, "digital.softmax_corner": "hot",
+                                                              "digital.softmax_gain": "ptat"})]
     raise ConfigError(f"unknown sweep {name!r}; valid: {', '.join(SWEEPS)}")
 
 

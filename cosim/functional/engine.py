@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..parallel import item_rng
 from ..system.arch import Analog, Arch
 from .quant import QuantExecutor
@@ -394,7 +395,18 @@ class CrossbarExecutor(QuantExecutor):
             from ..models.nonlinear import load_softmax
 
             self._softmax = load_softmax(dg.softmax_corner, gain_mode=dg.softmax_gain, out_bits=self.ab - 1)
-        r = self._softmax(s)
+        dvt, dvt_tail = None, 0.0
+        if dg.softmax_mismatch != "none":
+            # each layer's unit is one Monte Carlo instance (fixed by the seed); rows of T scores use its first T branches
+            from ..models.nonlinear import unit_mismatch
+
+            dvt, dvt_tail = unit_mismatch(self._softmax, item_rng(self.seed, "softmax-unit", key),
+                                          dg.softmax_inputs, trimmed=dg.softmax_mismatch == "trimmed")
+            if s.shape[-1] > len(dvt):
+                raise ConfigError(f"analog softmax: rows of {s.shape[-1]} scores exceed digital.softmax_inputs = "
+                                  f"{len(dvt)}")
+            dvt = dvt[: s.shape[-1]]
+        r = self._softmax(s, dvt, dvt_tail)
         self.softmax_clipped += r.clipped
         self.softmax_inputs += r.total
         return r.p.astype(np.float32)

@@ -57,6 +57,8 @@ class ExpUnit:
     i_leak: np.ndarray
     tail: np.ndarray
     """Tail current at each source level, A."""
+    tail_sens: np.ndarray | None = None
+    """−d ln I_tail / d ΔV_T(MT) at each source level, 1/V (the tail mirror's Monte Carlo sensitivity)."""
 
     def __post_init__(self):
         self._ln = np.log(np.maximum(self.i_ch, 1e-300))
@@ -101,8 +103,16 @@ class ExpUnit:
         v, s = np.broadcast_arrays(np.asarray(v, dtype=float), np.asarray(s, dtype=float))
         return self._bilinear(self.i_leak, v, s)
 
-    def tail_current(self, s) -> np.ndarray:
-        return np.interp(s, self.s, self.tail)
+    def tail_current(self, s, dvt_tail=0.0) -> np.ndarray:
+        """Tail current (A) at source level(s) ``s``; ``dvt_tail`` = ΔV_T(MT) − ΔV_T(MTR) (V) of a Monte
+        Carlo instance scales it by exp(−sens·ΔV_T) with the calibrated sensitivity."""
+        i = np.interp(s, self.s, self.tail)
+        if np.any(np.asarray(dvt_tail) != 0):
+            if self.tail_sens is None:
+                raise ModelRangeError("this nonlinear table has no tail-mismatch sensitivity; regenerate it with "
+                                      "'cosim calibrate nonlinear'")
+            i = i * np.exp(-np.interp(s, self.s, self.tail_sens) * dvt_tail)
+        return i
 
     def slope(self, s: float | None = None, i_lo: float = 1e-10, i_hi: float = 1e-7) -> float:
         """Fitted n·U_T (V per e-fold) over the weak-inversion currents [i_lo, i_hi] at source level ``s``
@@ -121,15 +131,17 @@ class ExpUnit:
         return float(np.log10(hi / max(lo, I_FLOOR)))
 
 
-def solve_source(unit: ExpUnit, gates: np.ndarray, iters: int = 50) -> np.ndarray:
-    """The source level (V) of every vector (rows of ``gates``): KCL at the common source,
-    Σ_i E(gates_i, s) = tail(s), by bisection (the left side falls with s, the right rises)."""
+def solve_source(unit: ExpUnit, gates: np.ndarray, iters: int = 50, dvt_tail=0.0) -> np.ndarray:
+    """The source level (V) of every vector (rows of ``gates``, the branches' effective gates): KCL at the
+    common source, Σ_i E(gates_i, s) = tail(s), by bisection (the left side falls with s, the right
+    rises).  ``dvt_tail``: the tail mirror's offset of each row (V; see ExpUnit.tail_current)."""
     g = np.atleast_2d(gates)
     lo = np.full(len(g), unit.source_range[0])
     hi = np.full(len(g), unit.source_range[1])
+    dt = np.broadcast_to(np.asarray(dvt_tail, dtype=float), (len(g),))
 
     def f(s):
-        return unit.current(g, s[:, None]).sum(axis=1) - unit.tail_current(s)
+        return unit.current(g, s[:, None]).sum(axis=1) - unit.tail_current(s, dt)
 
     if np.any(f(lo) < 0) or np.any(f(hi) > 0):
         raise ModelRangeError(f"normaliser at {unit.corner}: the source level leaves the calibrated "
@@ -183,6 +195,11 @@ class AnalogSoftmax:
         """Effective softmax temperature: n·U_T at this corner over the DAC gain (1 = exact)."""
         return self.unit.slope() / self.gain()
 
+    @property
+    def dac_step(self) -> float:
+        """Score-DAC step, V (the trim resolution)."""
+        return self.design["v_range"] / (2**(self.dac_bits or 8) - 1)
+
     def gates(self, x) -> tuple[np.ndarray, int]:
         x = np.asarray(x, dtype=float)
         d = self.design
@@ -193,16 +210,26 @@ class AnalogSoftmax:
             v = d["v_top"] - np.round((d["v_top"] - v) / step) * step
         return np.where(low, 0.0, v), int(np.sum(low))
 
-    def currents(self, gates) -> np.ndarray:
+    def currents(self, gates, dvt=None, dvt_tail=0.0) -> np.ndarray:
+        """Output currents (A) of the rows of ``gates`` (V).  A Monte Carlo instance: ``dvt`` the branches'
+        threshold shifts (V, broadcast against the gates: a branch sees gate − ΔV_T; a branch turned off
+        stays off), ``dvt_tail`` its tail mirror's offset per row (V)."""
         g = np.atleast_2d(gates)
-        s = solve_source(self.unit, g)[:, None]
+        if dvt is not None:
+            g = np.where(g > 0, g - np.asarray(dvt, dtype=float), 0.0)
+        s = solve_source(self.unit, g, dvt_tail=dvt_tail)[:, None]
         return self.unit.current(g, s) + self.unit.leak(g, s)
 
-    def __call__(self, x) -> SoftmaxResult:
+    def __call__(self, x, dvt=None, dvt_tail=0.0) -> SoftmaxResult:
+        """Softmax of the last axis of ``x`` (logits); ``dvt`` / ``dvt_tail``: a Monte Carlo instance's
+        branch and tail-mirror threshold shifts (see :meth:`currents`; ``dvt`` broadcast over the rows)."""
         x = np.asarray(x, dtype=float)
         shape = x.shape
         g, clipped = self.gates(x.reshape(-1, shape[-1]))
-        i = self.currents(g)
+        if dvt is not None:
+            dvt = np.asarray(dvt, dtype=float)
+            dvt = dvt.reshape(-1, shape[-1]) if dvt.shape == shape else dvt
+        i = self.currents(g, dvt, dvt_tail)
         p = i / (self.design["m_tail"] * self.design["i_unit"])
         if self.out_bits:
             q = 2**self.out_bits - 1
@@ -228,6 +255,22 @@ class AnalogSoftmax:
 
     def area(self, n: int) -> float:
         return self.area_fixed + n * self.area_per_input
+
+
+def unit_mismatch(sm: AnalogSoftmax, rng: np.random.Generator, n: int, *, trimmed: bool = False
+                  ) -> tuple[np.ndarray, float]:
+    """One Monte Carlo instance of an n-input unit: the branches' ΔV_T (V) and the tail mirror's offset
+    (V), drawn from the Pelgrom σ of the calibrated design (cosim.netlist.nonlinear.draw_mismatch).
+    ``trimmed``: each branch's shift reduced to its residual after a per-branch offset code at the score
+    DAC's input (within half a DAC step); the tail mirror is not trimmed."""
+    from ..netlist.nonlinear import NlDesign, draw_mismatch
+
+    mm = draw_mismatch(NlDesign.from_dict(sm.design), rng, 1, n)
+    dvt = mm.branch[0]
+    if trimmed:
+        step = sm.dac_step
+        dvt = dvt - step * np.round(dvt / step)
+    return dvt, float(mm.tail[0])
 
 
 # --------------------------------------------------------------------------- exact references
@@ -273,8 +316,9 @@ def load_exp(corner: str = "nominal", path: str | Path | None = None) -> ExpUnit
     if corner not in names:
         raise UnknownNameError("nonlinear corner", corner, names)
     k = names.index(corner)
+    sens = t["tail/sens"][k] if "tail/sens" in t else None
     return ExpUnit(corner, float(t["corners/temp_c"][k]), t["exp/v"], t["exp/s"], t["exp/i_ch"][k],
-                   t["exp/i_leak"][k], t["tail/current"][k])
+                   t["exp/i_leak"][k], t["tail/current"][k], sens)
 
 
 def load_softmax(corner: str = "nominal", path: str | Path | None = None, *, gain_mode: str = "fixed",

@@ -31,6 +31,9 @@ _FAILURE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 
+_STEP_FAILED = re.compile(r"(gmin|source) stepping failed", re.IGNORECASE)
+_STEP_DONE = re.compile(r"(gmin|source) stepping completed", re.IGNORECASE)
+
 
 @dataclass
 class SimResult:
@@ -304,6 +307,10 @@ def _first_error(text: str) -> str:
     lines = [l.strip() for l in text.splitlines()]
     for i, l in enumerate(lines):
         if _FAILURE.search(l):
+            # ngspice falls back from one operating-point method to the next (dynamic gmin -> true gmin ->
+            # source stepping); a failed method followed by one that completes is not a failure
+            if _STEP_FAILED.search(l) and any(_STEP_DONE.search(x) for x in lines[i + 1:]):
+                continue
             nxt = next((x for x in lines[i + 1 : i + 3] if x), "")
             return f"{l} {nxt}".strip() if l.endswith(":") else l
     return ""

@@ -140,6 +140,11 @@ class Digital:
     """Corner of the analog softmax (a corner of calibration/nonlinear.h5)."""
     softmax_gain: Literal["fixed", "ptat"] = "fixed"
     """Score-DAC gain of the analog softmax: fixed at the nominal slope, or PTAT."""
+    softmax_mismatch: Literal["raw", "trimmed", "none"] = "raw"
+    """Branch mismatch of the analog softmax (Pelgrom σ(ΔV_T) per branch, one Monte Carlo instance per
+    layer's unit): ``raw`` as fabricated; ``trimmed`` with a per-branch offset code added at the score
+    DAC's input (measured once; residual within half a DAC step; costs an INT8 add per input and the
+    codes' storage); ``none`` an ideal, matched unit (for comparison only)."""
 
 
 @dataclass(frozen=True)

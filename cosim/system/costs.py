@@ -178,17 +178,25 @@ def analog_softmax_row(n: int, dg, table=None, *, longest: int | None = None) ->
                           f"{dg.softmax_inputs}")
     sm = load_softmax(dg.softmax_corner, table, gain_mode=dg.softmax_gain)
     e_dac, e_adc, t_adc, _ = softmax_conversions()
-    return (sm.energy(n, dac_j=e_dac, adc_j=e_adc, max_j=const("add8", "energy_j").value, n_adc=dg.softmax_adcs,
-                      t_adc=t_adc), sm.delay(n, n_adc=dg.softmax_adcs, t_adc=t_adc))
+    add8 = const("add8", "energy_j").value
+    # a trimmed unit adds each branch's stored offset code to its score before the DAC: one INT8 add per input
+    trim = n * add8 if dg.softmax_mismatch == "trimmed" else 0.0
+    return (sm.energy(n, dac_j=e_dac, adc_j=e_adc, max_j=add8, n_adc=dg.softmax_adcs, t_adc=t_adc) + trim,
+            sm.delay(n, n_adc=dg.softmax_adcs, t_adc=t_adc))
 
 
 def analog_softmax_unit(dg, table=None) -> tuple[float, float]:
-    """Area (m²) and static power (W) of one analog softmax unit with its ADCs."""
+    """Area (m²) and static power (W) of one analog softmax unit with its ADCs (and, trimmed, its
+    8-bit offset codes in SRAM cells at 100F², the memory-cell preset, and one INT8 adder)."""
     from ..models.nonlinear import load_softmax
+    from .capacity import get_cell
 
     sm = load_softmax(dg.softmax_corner, table, gain_mode=dg.softmax_gain)
     *_, a_adc = softmax_conversions()
-    return sm.area(dg.softmax_inputs) + dg.softmax_adcs * a_adc, sm.power(dg.softmax_inputs)
+    a = sm.area(dg.softmax_inputs) + dg.softmax_adcs * a_adc
+    if dg.softmax_mismatch == "trimmed":
+        a += dg.softmax_inputs * 8 * get_cell("sram_100f2").cell_area_f2 * (32e-9) ** 2 + components()["add8"]["area_m2"]
+    return a, sm.power(dg.softmax_inputs)
 
 
 def dfu_lane_area() -> Cost:

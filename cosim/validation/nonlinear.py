@@ -11,7 +11,8 @@ import numpy as np
 
 from ..calibration.nonlinear import NlSpec, _item, exp_sweep, normaliser_dc, score_vectors
 from ..config import SpiceSettings
-from ..models.nonlinear import (I_FLOOR, gelu_exact, layernorm_exact, load_softmax, softmax_exact)
+from ..models.nonlinear import (I_FLOOR, gelu_exact, layernorm_exact, load_softmax, softmax_exact, unit_mismatch)
+from ..netlist.nonlinear import draw_mismatch
 from ..parallel import item_rng, run_parallel
 from .checks import Check
 
@@ -33,6 +34,10 @@ def held_out(spec: NlSpec, *, table: str | Path, spice: SpiceSettings = SpiceSet
             x = score_vectors(item_rng(spec.seed + 1, "nl-val", n), spec.val_vectors, n, spec.score_sigma)
             items.append((normaliser_dc, (d, c, sm.gates(x)[0], spice)))
             keys.append((c.name, "dc", n))
+            # held-out Monte Carlo instances: every vector on its own instance, the same draws in SPICE and the model
+            mm = draw_mismatch(d, item_rng(spec.seed + 1, "nl-val-mc", n), spec.val_vectors, n)
+            items.append((normaliser_dc, (d, c, sm.gates(x)[0], spice, mm)))
+            keys.append((c.name, "mc", n))
     res = dict(zip(keys, run_parallel(_item, items, n_jobs=n_jobs, progress=progress(len(items)) if progress else None)))
     out = []
     for c in cs:
@@ -45,11 +50,18 @@ def held_out(spec: NlSpec, *, table: str | Path, spice: SpiceSettings = SpiceSet
         err = np.abs(np.log(u.current(v[ok], s[ok]) / r["i_ch"][ok]))
         row = {"corner": c.name, "temp_c": c.temp_c, "exp_log_err": float(err.max()), "exp_points": int(ok.sum()),
                "decades": u.decades(d.v_top - d.v_range, d.v_top), "slope_mv": u.slope() * 1e3,
-               "n": u.slope_factor(), "softmax_temperature": sm.temperature, "norm": {}}
+               "n": u.slope_factor(), "softmax_temperature": sm.temperature, "norm": {}, "norm_mc": {},
+               "mc_ignored": {}}
+        i_tail = d.m_tail * d.i_unit
         for n in spec.val_sizes:
             x = res[(c.name, "dc", n)]
             mo = sm.currents(x["gates"])
-            row["norm"][n] = float(np.max(np.abs(mo - x["out"])) / (d.m_tail * d.i_unit))
+            row["norm"][n] = float(np.max(np.abs(mo - x["out"])) / i_tail)
+            x = res[(c.name, "mc", n)]
+            mm = draw_mismatch(d, item_rng(spec.seed + 1, "nl-val-mc", n), spec.val_vectors, n)
+            row["norm_mc"][n] = float(np.max(np.abs(sm.currents(x["gates"], mm.branch, mm.tail) - x["out"])) / i_tail)
+            # what ignoring the mismatch would cost: the matched model against the same SPICE instances
+            row["mc_ignored"][n] = float(np.max(np.abs(sm.currents(x["gates"]) - x["out"])) / i_tail)
         out.append(row)
     return out
 
@@ -64,15 +76,17 @@ def _kl(p, q):
 CAPTURED_SENTENCES = 8
 
 
-def captured_activations(n_sentences: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """Attention scores (one [heads, T, T] array per sentence and layer) and FFN pre-activations
-    ([rows, 1536], the GELU's input) of MiniLM in float on the first evaluation sentences."""
+def captured_activations(n_sentences: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Attention scores (one [heads, T, T] array per sentence and layer), FFN pre-activations ([rows,
+    1536], the GELU's input) and LayerNorm inputs ([rows, 384]: the residual sums after attention and
+    after the FFN) of MiniLM in float on the first evaluation sentences."""
     from ..functional.accuracy import checkpoint, sentences_file
     from ..functional.bert import FloatExecutor, forward
 
     class Recorder(FloatExecutor):
         def __init__(self):
-            self.seen_scores, self.seen_ffn = [], []
+            self.seen_scores, self.seen_ffn, self.seen_ln = [], [], []
+            self.residual = {}
 
         def softmax(self, key, s):
             self.seen_scores.append(np.asarray(s, dtype=float))
@@ -80,15 +94,20 @@ def captured_activations(n_sentences: int) -> tuple[list[np.ndarray], np.ndarray
 
         def linear(self, key, x, W, b):
             y = super().linear(key, x, W, b)
-            if key.endswith("ffn_up"):
+            name = key.split(".", 1)[1]
+            if name in ("query", "ffn_up"):  # the block's input: the residual its output is added to
+                self.residual[name] = np.asarray(x, dtype=float)
+            if name == "ffn_up":
                 self.seen_ffn.append(np.asarray(y, dtype=float))
+            if name in ("attn_out", "ffn_down"):
+                self.seen_ln.append(self.residual["query" if name == "attn_out" else "ffn_up"] + y)
             return y
 
     ck = checkpoint("minilm")
     ex = Recorder()
     for ids in ck.tokenize(sentences_file("eval")[:n_sentences]):
         forward(ck, ids, ex)
-    return ex.seen_scores, np.concatenate(ex.seen_ffn)
+    return ex.seen_scores, np.concatenate(ex.seen_ffn), np.concatenate(ex.seen_ln)
 
 
 def composed(spec: NlSpec, *, table: str | Path, corners: list[str]) -> list[dict]:
@@ -108,11 +127,24 @@ def composed(spec: NlSpec, *, table: str | Path, corners: list[str]) -> list[dic
                 rows.append({"op": "softmax", "unit": f"analog ({mode} gain)", "corner": c, "n": n,
                              "max_abs": float(np.max(np.abs(r.p - ex))),
                              "kl": _kl(ex, raw / raw.sum(-1, keepdims=True)), "clipped": r.clipped / r.total})
+            sm = load_softmax(c, table)
+            for mode in ("raw", "trimmed"):
+                # every vector on its own Monte Carlo instance of an n-input unit
+                rng = item_rng(spec.seed + 2, "nl-comp-mc", n, mode)
+                err, kls, clip = 0.0, [], 0
+                for k in range(len(x)):
+                    dvt, dt = unit_mismatch(sm, rng, n, trimmed=mode == "trimmed")
+                    r = sm(x[k:k + 1], dvt, dt)
+                    err = max(err, float(np.max(np.abs(r.p - ex[k:k + 1]))))
+                    kls.append(_kl(ex[k:k + 1], r.currents / r.currents.sum(-1, keepdims=True)))
+                    clip += r.clipped
+                rows.append({"op": "softmax", "unit": f"analog (fixed), MC {mode}", "corner": c, "n": n,
+                             "max_abs": err, "kl": float(np.mean(kls)), "clipped": clip / x.size})
             q = np.round(ex * 255) / 255
             rows.append({"op": "softmax", "unit": "digital (INT8 out)", "corner": c, "n": n,
                          "max_abs": float(np.max(np.abs(q - ex))), "kl": 0.0, "clipped": 0.0})
     # activations captured from the real model (MiniLM on the shipped evaluation sentences)
-    scores, ffn = captured_activations(CAPTURED_SENTENCES)
+    scores, ffn, ln_in = captured_activations(CAPTURED_SENTENCES)
     for c in corners:
         for mode in ("fixed", "ptat"):
             sm = load_softmax(c, table, gain_mode=mode)
@@ -126,11 +158,31 @@ def composed(spec: NlSpec, *, table: str | Path, corners: list[str]) -> list[dic
             rows.append({"op": "softmax", "unit": f"analog ({mode} gain), MiniLM", "corner": c,
                          "n": int(max(x.shape[-1] for x in scores)), "max_abs": err, "kl": float(np.mean(kls)),
                          "clipped": clip / tot})
+        sm = load_softmax(c, table)
+        for mode in ("raw", "trimmed"):
+            rng = item_rng(spec.seed + 2, "nl-minilm-mc", mode)
+            err, kls, clip, tot = 0.0, [], 0, 0
+            for x in scores:  # one instance per captured layer's scores, as in the functional simulator
+                dvt, dt = unit_mismatch(sm, rng, x.shape[-1], trimmed=mode == "trimmed")
+                r = sm(x, dvt, dt)
+                ex = softmax_exact(x)
+                err = max(err, float(np.max(np.abs(r.p - ex))))
+                kls.append(_kl(ex, r.currents / r.currents.sum(-1, keepdims=True)))
+                clip, tot = clip + r.clipped, tot + r.total
+            rows.append({"op": "softmax", "unit": f"analog (fixed), MC {mode}, MiniLM", "corner": c,
+                         "n": int(max(x.shape[-1] for x in scores)), "max_abs": err, "kl": float(np.mean(kls)),
+                         "clipped": clip / tot})
     g = gelu_exact(ffn)
     s_g = float(np.max(np.abs(g))) / 127
     q = np.round(g / s_g) * s_g
     rows.append({"op": "gelu", "unit": "digital LUT, MiniLM", "corner": "-", "n": int(ffn.shape[-1]),
                  "max_abs": float(np.max(np.abs(q - g))), "rms": float(np.sqrt(np.mean((q - g) ** 2)))})
+    ln = layernorm_exact(ln_in)
+    # MiniLM's outlier channels reach ~20 sigma: INT8 per token (max-abs scale), as the next layer's inputs are quantised
+    s_ln = np.abs(ln).max(-1, keepdims=True) / 127
+    q = np.round(ln / s_ln) * s_ln
+    rows.append({"op": "layernorm", "unit": "digital (INT8/token), MiniLM", "corner": "-", "n": int(ln_in.shape[-1]),
+                 "max_abs": float(np.max(np.abs(q - ln))), "rms": float(np.sqrt(np.mean((q - ln) ** 2)))})
     rng = item_rng(spec.seed + 3, "nl-ln")
     for n in (1024,):
         h = rng.normal(0, 1, (spec.val_random_vectors, n)) * rng.uniform(0.5, 3, (spec.val_random_vectors, 1))
@@ -153,6 +205,8 @@ def checks_for(rows: list[dict]) -> list[Check]:
         out.append(Check.at_most(f"exp_log_err/{r['corner']}", r["exp_log_err"], 0.01))
         for n, e in r["norm"].items():
             out.append(Check.at_most(f"normaliser_err_fs/n{n}/{r['corner']}", e, 0.01))
+        for n, e in r.get("norm_mc", {}).items():
+            out.append(Check.at_most(f"normaliser_mc_err_fs/n{n}/{r['corner']}", e, 0.01))
         # the softmax temperature follows kT/q (n constant): model it, do not fit it away
         out.append(Check.at_most(f"slope_factor_drift/{r['corner']}", abs(r["n"] / rows[0]["n"] - 1), 0.02))
     return out
@@ -161,21 +215,23 @@ def checks_for(rows: list[dict]) -> list[Check]:
 def format_held_out(rows: list[dict]) -> str:
     sizes = sorted({n for r in rows for n in r["norm"]})
     head = (f"{'corner':<8} {'T C':>5} {'n*UT mV':>8} {'n':>6} {'T_soft':>7} {'decades':>7} {'exp err':>9} "
-            + " ".join(f"{'norm n=' + str(n):>10}" for n in sizes))
+            + " ".join(f"{'norm n=' + str(n):>10}" for n in sizes)
+            + " " + " ".join(f"{'MC n=' + str(n):>9} {'(ignored)':>9}" for n in sizes))
     lines = [head]
     for r in rows:
         lines.append(f"{r['corner']:<8} {r['temp_c']:5.0f} {r['slope_mv']:8.2f} {r['n']:6.3f} "
                      f"{r['softmax_temperature']:7.3f} {r['decades']:7.2f} {r['exp_log_err']:9.2e} "
-                     + " ".join(f"{r['norm'][n]:10.2%}" for n in sizes))
+                     + " ".join(f"{r['norm'][n]:10.2%}" for n in sizes) + " "
+                     + " ".join(f"{r['norm_mc'][n]:9.2%} {r['mc_ignored'][n]:9.2%}" for n in sizes))
     return "\n".join(lines)
 
 
 def format_composed(rows: list[dict]) -> str:
-    lines = [f"{'op':<10} {'unit':<24} {'corner':<8} {'n':>5} {'max abs':>9} {'KL / rms':>10} {'clipped':>8}"]
+    lines = [f"{'op':<10} {'unit':<34} {'corner':<8} {'n':>5} {'max abs':>9} {'KL / rms':>10} {'clipped':>8}"]
     for r in rows:
         kl = r.get("kl", r.get("rms", math.nan))
         clip = f"{r['clipped']:8.2%}" if "clipped" in r else f"{'-':>8}"
-        lines.append(f"{r['op']:<10} {r['unit']:<24} {r['corner']:<8} {r['n']:>5} {r['max_abs']:9.4f} {kl:10.2e} {clip}")
+        lines.append(f"{r['op']:<10} {r['unit']:<34} {r['corner']:<8} {r['n']:>5} {r['max_abs']:9.4f} {kl:10.2e} {clip}")
     return "\n".join(lines)
 
 
@@ -248,6 +304,11 @@ def write_report(rows, comp, costs, checks, path, *, table, png: str | None = No
     png = Path(png) if png else path.with_suffix(".png")
     plot(rows, table, png)
     failed = [c for c in checks if not c.passed]
+    from ..netlist.nonlinear import NlDesign
+    from ..store import read_table
+
+    nd = NlDesign.from_dict(dict(read_table(table, "cosim.nonlinear").attrs["design"]))
+    design, sig_b, sig_t = nd.to_dict(), nd.sigma_branch(), nd.sigma_tail()
     md = ["# Nonlinear units: validation", "",
           "Subthreshold exponential unit and common-source softmax normaliser (PTM 32 nm HP), calibrated "
           "in ngspice (`cosim calibrate nonlinear`), checked on held-out points (`cosim validate nonlinear`).", "",
@@ -255,6 +316,13 @@ def write_report(rows, comp, costs, checks, path, *, table, png: str | None = No
           "`T_soft` is the effective softmax temperature n·kT/(q·gain) with the DAC gain fixed at the nominal "
           "corner's n·kT/q: it follows kT/q (n is constant across corners), so at 85 °C the softmax is that "
           "much softer unless the gain is PTAT (the `ptat` rows below).", "",
+          f"Mismatch: every branch gets its own threshold shift, σ(ΔV_T) = {sig_b * 1e3:.2f} mV (Pelgrom A_VT = "
+          f"{design['avt_n'] * 1e9:.2f} mV·µm over W·L of the branch), about {sig_b / rows[0]['slope_mv'] * 1e5:.1f} % of its "
+          f"current; the tail mirror σ = {sig_t * 1e3:.3f} mV per device.  `MC n=…`: held-out Monte Carlo instances, "
+          "the same draws rendered into SPICE (DELVTO) and into the model; `(ignored)`: the matched model against "
+          "the same SPICE instances, i.e. what leaving mismatch out would cost.  In the composed rows, `MC raw` is "
+          "the unit as fabricated and `MC trimmed` with a per-branch offset code at the score DAC (residual within "
+          "half a DAC step; the tail mirror untrimmed).", "",
           "## Composed operations vs exact numpy", "", "```", format_composed(comp), "```", "",
           "Input-range limits: scores more than v_range/gain below the row maximum are clipped at the DAC's "
           "floor (counted in `clipped`); the branch currents leave weak inversion above ~0.1 µA, which "
