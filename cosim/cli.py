@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -169,20 +170,41 @@ def cmd_doctor(args) -> int:
 # --------------------------------------------------------------------------- calibrate / validate
 
 
+def _journaled_calibration(args, out: Path, run):
+    """Run a calibration under the table's lock with its points journaled (``OUT.journal``), then write
+    the table atomically; ``--resume`` continues an interrupted run from its journal."""
+    from .journal import journal_path, journaled
+    from .store import write_table
+
+    from . import events
+
+    with journaled(out, resume=args.resume) as j:
+        have = len(j)
+        if have:
+            print(f"resuming from {journal_path(out)}: {have} finished point(s)")
+        events.collected.clear()
+        table = run()
+        table.attrs["quick"] = bool(args.quick)
+        table.attrs["resumed_points"] = j.reused
+        # every relaxed retry and failed point, in the provenance (points resumed from the journal: their own run's)
+        table.attrs["faults"] = events.summary(events.collected)
+        write_table(table, out)
+    for kind, d in table.attrs["faults"].items():
+        print(f"  {d['count']} {kind} point(s), e.g. {d['examples'][0]}")
+    return table
+
+
 def cmd_calibrate_crossbar(args) -> int:
     from .calibration.crossbar import calibrate, load_spec
     from .resources import calibration_dir
-    from .store import write_table
 
     s = _settings(args)
     spec = load_spec(args.spec, quick=args.quick)
     # a quick table never replaces the shipped full one unless asked to by name
     out = Path(args.out) if args.out else calibration_dir() / ("crossbar_quick.h5" if args.quick else "crossbar.h5")
     check_output(str(out), (".h5", ".hdf5"))
-    table = calibrate(spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate", not args.quiet),
-                      spec_path=args.spec)
-    table.attrs["quick"] = bool(args.quick)
-    write_table(table, out)
+    table = _journaled_calibration(args, out, lambda: calibrate(
+        spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate", not args.quiet), spec_path=args.spec))
     print(f"wrote {out} ({table.attrs['elapsed_s']} s, backend {s.spice.backend}, {s.jobs} job(s))")
     if "check/rel_l2" in table:
         print(f"full-array checks: worst behavioral-vs-SPICE error {table['check/rel_l2'].max():.2e} "
@@ -261,16 +283,13 @@ def cmd_calibrate_adc(args) -> int:
         return _calibrate_sar(args)
     from .calibration.adc import calibrate, load_spec
     from .resources import calibration_dir
-    from .store import write_table
 
     s = _settings(args)
     spec = load_spec(args.spec, quick=args.quick)
     out = Path(args.out) if args.out else calibration_dir() / ("adc_quick.h5" if args.quick else "adc.h5")
     check_output(str(out), (".h5", ".hdf5"))
-    table = calibrate(spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate adc", not args.quiet),
-                      spec_path=args.spec)
-    table.attrs["quick"] = bool(args.quick)
-    write_table(table, out)
+    table = _journaled_calibration(args, out, lambda: calibrate(
+        spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate adc", not args.quiet), spec_path=args.spec))
     print(f"wrote {out} ({table.attrs['elapsed_s']} s, backend {s.spice.backend}, {s.jobs} job(s))")
     import numpy as np
 
@@ -312,16 +331,14 @@ def _print_checks(checks) -> list:
 def _calibrate_sar(args) -> int:
     from .calibration.sar import calibrate, load_spec
     from .resources import calibration_dir
-    from .store import write_table
 
     s = _settings(args)
     spec = load_spec(args.spec, quick=args.quick)
     out = Path(args.out) if args.out else calibration_dir() / ("adc_sar_quick.h5" if args.quick else "adc_sar.h5")
     check_output(str(out), (".h5", ".hdf5"))
-    table = calibrate(spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate adc (sar)", not args.quiet),
-                      spec_path=args.spec)
-    table.attrs["quick"] = bool(args.quick)
-    write_table(table, out)
+    table = _journaled_calibration(args, out, lambda: calibrate(
+        spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate adc (sar)", not args.quiet),
+        spec_path=args.spec))
     print(f"wrote {out} ({table.attrs['elapsed_s']} s, backend {s.spice.backend}, {s.jobs} job(s))")
     import numpy as np
 
@@ -434,16 +451,14 @@ def cmd_validate_adc(args) -> int:
 def cmd_calibrate_nonlinear(args) -> int:
     from .calibration.nonlinear import calibrate, load_spec
     from .resources import calibration_dir
-    from .store import write_table
 
     s = _settings(args)
     spec = load_spec(args.spec, quick=args.quick)
     out = Path(args.out) if args.out else calibration_dir() / ("nonlinear_quick.h5" if args.quick else "nonlinear.h5")
     check_output(str(out), (".h5", ".hdf5"))
-    table = calibrate(spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate nonlinear", not args.quiet),
-                      spec_path=args.spec)
-    table.attrs["quick"] = bool(args.quick)
-    write_table(table, out)
+    table = _journaled_calibration(args, out, lambda: calibrate(
+        spec, spice=s.spice, n_jobs=s.jobs, progress=_progress("calibrate nonlinear", not args.quiet),
+        spec_path=args.spec))
     print(f"wrote {out} ({table.attrs['elapsed_s']} s, backend {s.spice.backend}, {s.jobs} job(s))")
     from .models.nonlinear import load_exp
 
@@ -837,6 +852,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"cosim {__version__}")
     ap.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     ap.add_argument("-v", "--verbose", action="store_true", help="info-level logging")
+    ap.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                    help="run every parallel stage on this dask.distributed cluster (joblib's dask backend; "
+                         "--jobs is then the cluster's size); default: $COSIM_SCHEDULER, else local workers")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def spice_opts(p, jobs=True):
@@ -865,6 +883,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "calibration/crossbar_quick.h5, never the shipped table)")
     p.add_argument("--spec", help="sweep spec TOML (default: circuits/crossbar.toml)")
     p.add_argument("--out", help="table to write (default: the shipped calibration/crossbar.h5)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.journal (only the "
+                   "missing points run); without it an existing journal is an error")
     spice_opts(p)
     p.set_defaults(func=cmd_calibrate_crossbar)
 
@@ -884,6 +904,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "shipped table)")
     p.add_argument("--spec", help="sweep spec TOML (default: circuits/adc.toml, or circuits/adc_sar.toml)")
     p.add_argument("--out", help="table to write (default: the shipped calibration/adc.h5 or adc_sar.h5)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.journal (only the "
+                   "missing points run); without it an existing journal is an error")
     spice_opts(p)
     p.set_defaults(func=cmd_calibrate_adc)
 
@@ -896,6 +918,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "calibration/nonlinear_quick.h5, never the shipped table)")
     p.add_argument("--spec", help="sweep spec TOML (default: circuits/nonlinear.toml)")
     p.add_argument("--out", help="table to write (default: the shipped calibration/nonlinear.h5)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.journal (only the "
+                   "missing points run); without it an existing journal is an error")
     spice_opts(p)
     p.set_defaults(func=cmd_calibrate_nonlinear)
 
@@ -1129,7 +1153,16 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return int(args.func(args) or 0)
+        from .parallel import use_scheduler
+
+        address = args.scheduler or os.environ.get("COSIM_SCHEDULER")
+        if address:
+            use_scheduler(address)
+        try:
+            return int(args.func(args) or 0)
+        finally:
+            if address:
+                use_scheduler(None)
     except CosimError as exc:
         if args.debug:
             raise

