@@ -203,7 +203,10 @@ class AnalogSoftmax:
     def gates(self, x) -> tuple[np.ndarray, int]:
         x = np.asarray(x, dtype=float)
         d = self.design
-        v = d["v_top"] + self.gain() * (x - x.max(axis=-1, keepdims=True))
+        with np.errstate(over="ignore"):  # a score ~1e308 below the maximum is simply off the range
+            dx = x - x.max(axis=-1, keepdims=True)
+        dx = np.maximum(dx, -2 * d["v_range"] / self.gain())  # anything lower is clipped the same way
+        v = d["v_top"] + self.gain() * dx
         low = v < d["v_top"] - d["v_range"]
         if self.dac_bits:
             step = d["v_range"] / (2**self.dac_bits - 1)
@@ -225,6 +228,10 @@ class AnalogSoftmax:
         branch and tail-mirror threshold shifts (see :meth:`currents`; ``dvt`` broadcast over the rows)."""
         x = np.asarray(x, dtype=float)
         shape = x.shape
+        if x.ndim == 0 or x.size == 0:
+            raise ModelRangeError("analog softmax: scores must be a non-empty array (rows on the last axis)")
+        if not np.all(np.isfinite(x)):
+            raise ModelRangeError(f"analog softmax: {int(np.sum(~np.isfinite(x)))} score(s) are NaN or infinite")
         g, clipped = self.gates(x.reshape(-1, shape[-1]))
         if dvt is not None:
             dvt = np.asarray(dvt, dtype=float)

@@ -317,6 +317,16 @@ def _check(a: Arch, where: str) -> None:
                     ("compute.imas_per_tile", c.imas_per_tile), ("compute.tiles_per_chip", c.tiles_per_chip)):
         if v < 1:
             bad.append(f"{name} = {v} must be >= 1")
+    # upper limits: beyond them a run would exhaust the machine rather than answer
+    for name, v, hi in (("compute.rows", c.rows, 4096), ("compute.cols", c.cols, 4096),
+                        ("memory.rows", m.rows, 65536), ("memory.cols", m.cols, 65536),
+                        ("data.weight_bits", d.weight_bits, 32), ("data.act_bits", d.act_bits, 32),
+                        ("compute.cell_bits", c.cell_bits, 8), ("compute.dac_bits", c.dac_bits, 16),
+                        ("compute.adc_bits", c.adc_bits, 16), ("compute.arrays_per_ima", c.arrays_per_ima, 10**6),
+                        ("compute.imas_per_tile", c.imas_per_tile, 10**6),
+                        ("compute.tiles_per_chip", c.tiles_per_chip, 10**7), ("compute.tiles", c.tiles, 10**9)):
+        if v > hi:
+            bad.append(f"{name} = {v} exceeds {hi}")
     for name, v in (("node_m", a.node_m), ("clock_hz", a.clock_hz), ("compute.adc_rate_hz", c.adc_rate_hz),
                     ("compute.t_read_s", c.t_read_s), ("compute.r_row_ohm", c.r_row_ohm), ("compute.r_col_ohm", c.r_col_ohm)):
         if not v > 0:

@@ -1,0 +1,82 @@
+"""Sweep throughput: SPICE points per second with 1 and 2 local workers and on a two-worker dask cluster.
+
+    .venv/bin/python benchmarks/scale.py [--points 12] [--size 48]      # ~2 min on 2 cores
+
+One point is a DC sweep of ``--inputs`` input vectors through a passive ``--size`` x ``--size``
+crossbar with 1 ohm wire segments (ngspice, subprocess backend) — about a second or more each on
+this machine at the defaults (the point's own time is printed).  The same points run through
+:func:`cosim.parallel.run_parallel` three ways in one run: ``n_jobs=1``, ``n_jobs=2`` (loky), and a
+dask.distributed LocalCluster of two single-threaded worker processes on loopback
+(``--scheduler`` in the CLI); the results are compared (identical) and the speed-ups printed.
+Target (issue 7): >= 1.8x from 1 to 2 workers for points of a second or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def point(size: int, inputs: int, seed: int):
+    import numpy as np
+
+    from cosim.netlist import CrossbarParams, Inputs, render_crossbar
+    from cosim.parallel import item_rng
+    from cosim.spice import get_backend
+
+    rng = item_rng(20261202, "scale", seed)
+    G = rng.uniform(1e-6, 100e-6, (size, size))
+    v = rng.uniform(0, 0.2, (inputs, size))
+    res = get_backend("subprocess").run(render_crossbar(CrossbarParams(), G, Inputs(v)))
+    return np.concatenate([np.real(res.vectors[k]).ravel() for k in sorted(res.vectors)])
+
+
+def main() -> None:
+    import numpy as np
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", type=int, default=12)
+    ap.add_argument("--size", type=int, default=48)
+    ap.add_argument("--inputs", type=int, default=8)
+    a = ap.parse_args()
+
+    from cosim.parallel import run_parallel, use_scheduler
+
+    items = [(a.size, a.inputs, k) for k in range(a.points)]
+    t0 = time.perf_counter()
+    point(*items[0])
+    t_one = time.perf_counter() - t0
+    print(f"{a.points} points, each a {a.inputs}-vector DC sweep of a {a.size} x {a.size} passive crossbar "
+          f"(1 ohm segments): {t_one:.2f} s for one point alone\n")
+    rows = []
+    for label, kw in (("local, 1 worker", {"n_jobs": 1}), ("local, 2 workers (loky)", {"n_jobs": 2})):
+        t0 = time.perf_counter()
+        out = run_parallel(point, items, **kw)
+        rows.append((label, time.perf_counter() - t0, out))
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cl:
+        use_scheduler(cl.scheduler_address)
+        try:
+            run_parallel(point, items[:2])  # workers warm (imports), as the local pool is after its first run
+            t0 = time.perf_counter()
+            out = run_parallel(point, items)
+            rows.append(("dask cluster, 2 workers", time.perf_counter() - t0, out))
+        finally:
+            use_scheduler(None)
+    base = rows[0][1]
+    print(f"{'run':<26} {'seconds':>8} {'points/s':>9} {'speed-up':>9} {'same results':>13}")
+    for label, t, out in rows:
+        same = all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(out, rows[0][2]))
+        print(f"{label:<26} {t:8.2f} {a.points / t:9.3f} {base / t:8.2f}x {str(same):>13}")
+    print(f"\ntarget: >= 1.8x from 1 to 2 workers (points of >= 1 s; this run's point: {t_one:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
