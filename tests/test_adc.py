@@ -313,3 +313,23 @@ def test_cli_refuses_bad_tables_and_corners(tmp_path, capsys):
     assert main(["validate", "adc", "--corners", "tropical"]) == 2
     assert "unknown ADC corner 'tropical'; valid: cold, hot, nominal" in capsys.readouterr().err
     assert bad.read_bytes() == b"not hdf5"  # nothing overwritten
+
+
+def test_a_failed_monte_carlo_instance_becomes_an_outlier_not_a_crash():
+    """A Monte Carlo instance that failed in SPICE is left out of the fit as an outlier (NaN thresholds,
+    its ΔV_T redrawn from its seed, the reason kept); a failed nominal point stops the calibration."""
+    from cosim.calibration.adc import _item_dc, _item_energy, load_spec, settle_failures
+    from cosim.config import SpiceSettings
+    from cosim.errors import CalibrationError
+    from cosim.parallel import Failed
+
+    spec = load_spec(quick=True)
+    c = spec.corners[0]
+    items = [(_item_dc, (spec, 2, c, None, "cal", 5, SpiceSettings())),
+             (_item_dc, (spec, 2, c, None, "cal", 6, SpiceSettings()))]
+    ok = {"bits": 2, "corner": c.name, "which": "cal", "i": 6, "thresholds": np.ones(3), "dvt": np.zeros(3)}
+    out = settle_failures(spec, items, [Failed("timestep too small"), ok])
+    assert out[1] is ok and out[0]["i"] == 5 and np.all(np.isnan(out[0]["thresholds"]))
+    assert "timestep" in out[0]["failed"] and np.any(out[0]["dvt"] != 0)
+    with pytest.raises(CalibrationError, match="item_energy point"):
+        settle_failures(spec, [(_item_energy, (spec, 2, c, None, SpiceSettings()))], [Failed("singular matrix")])

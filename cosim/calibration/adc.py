@@ -306,6 +306,34 @@ def _item_energy(spec: AdcSpec, bits: int, corner: Corner, trim, spice: SpiceSet
 # --------------------------------------------------------------------------- driver
 
 
+def settle_failures(spec: AdcSpec, items: list, results: list) -> list:
+    """A Monte Carlo instance whose SPICE run failed (after the relaxed retry) becomes an outlier of the
+    fit — NaN thresholds, as an instance whose comparator never switches, its ΔV_T redrawn from its seed
+    — and stays listed (``mc_outliers``; the failure itself in the table's ``faults``).  Any other failed
+    point (nominal transfer, delay, energy, noise, row driver) stops the calibration: the model cannot
+    be built without it."""
+    from ..parallel import Failed
+
+    out = []
+    for (fn, args), r in zip(items, results):
+        if not isinstance(r, Failed):
+            out.append(r)
+            continue
+        if fn is _item_dc and args[4] == "cal":
+            _, b, c, trim, which, i, _ = args
+            d = spec.design_for(b)
+            devs = devices(d, b, trim)
+            dvt = draw_mismatch(d, devs, item_rng(spec.seed, "mc", which, b, i))
+            log.warning("%d-bit Monte Carlo instance %d at %s failed (%s): left out of the fit", b, i, c.name, r.reason)
+            out.append({"bits": b, "corner": c.name, "which": which, "i": i, "failed": r.reason,
+                        "thresholds": np.full(2**b - 1, np.nan),
+                        "dvt": np.array([dvt.get(x.name, 0.0) for x in devs if x.mismatch])})
+        else:
+            what = ", ".join(str(getattr(x, "name", x)) for x in args[1:3])
+            raise CalibrationError(f"ADC calibration: the {fn.__name__.lstrip('_')} point ({what}) failed: {r.reason}")
+    return out
+
+
 def trim_references(spec: AdcSpec, bits: int, spice: SpiceSettings) -> tuple[np.ndarray, np.ndarray]:
     """Scale each reference sink so the nominal thresholds land on (k - 1/2) LSB (the flash sees
     (I_in + I_b)·mirror_ratio, proportional to the reference width).  Returns (trim, thresholds)."""
@@ -346,7 +374,8 @@ def calibrate(spec: AdcSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
     for c in spec.corners:
         items += [(_item_dac, (spec, c, n, dens, "cal", spice)) for n in spec.dac_sizes for dens in spec.dac_densities]
     results = run_parallel(_call, [(it,) for it in items], n_jobs=n_jobs,
-                           progress=progress(len(items)) if progress else None)
+                           progress=progress(len(items)) if progress else None, failures="record")
+    results = settle_failures(spec, items, results)
 
     table = Table(schema="cosim.adc", spec=spec.text, seed=spec.seed)
     # the row driver: energy and delay against the row load, one fit per corner
