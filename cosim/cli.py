@@ -186,7 +186,7 @@ def _journaled_calibration(args, out: Path, run):
         table = run()
         table.attrs["quick"] = bool(args.quick)
         table.attrs["resumed_points"] = j.reused
-        # every relaxed retry and failed point, in the provenance (points resumed from the journal: their own run's)
+        # every relaxed retry and failed point, in the provenance (a resumed point's from its journal row)
         table.attrs["faults"] = events.summary(events.collected)
         write_table(table, out)
     for kind, d in table.attrs["faults"].items():

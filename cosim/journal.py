@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import pickle
 import sqlite3
@@ -59,18 +60,21 @@ class Journal:
     def __len__(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM points").fetchone()[0])
 
-    def get(self, key: str) -> tuple[bool, Any]:
-        """(found, result) of a finished point."""
-        row = self.db.execute("SELECT status, result FROM points WHERE key = ?", (key,)).fetchone()
+    def get(self, key: str) -> tuple[bool, Any, list]:
+        """(found, result, the fault events recorded with it) of a finished point."""
+        row = self.db.execute("SELECT status, result, info FROM points WHERE key = ?", (key,)).fetchone()
         if row is None or row[0] != "ok":
-            return False, None
+            return False, None, []
         try:
-            return True, pickle.loads(row[1])
+            events = [tuple(e) for e in json.loads(row[2])] if row[2] else []
+            return True, pickle.loads(row[1]), events
         except Exception:  # a row that does not unpickle (a changed class): run the point again
-            return False, None
+            return False, None, []
 
-    def put(self, key: str, result: Any, *, status: str = "ok", info: str = "") -> None:
+    def put(self, key: str, result: Any, *, status: str = "ok", info: str = "", events=()) -> None:
+        """Commit one point: its result (status "ok") with its fault events, or a failure and its reason."""
         blob = pickle.dumps(result, protocol=4) if status == "ok" else None
+        info = json.dumps([list(e) for e in events]) if status == "ok" else info
         self.db.execute("INSERT OR REPLACE INTO points VALUES (?, ?, ?, ?, ?)", (key, status, blob, info, time.time()))
 
     def close(self) -> None:

@@ -128,12 +128,13 @@ def run_parallel(
     items = list(items)
     out: list = [None] * len(items)
     keys = [item_key(fn, args) for args in items] if journal is not None else [None] * len(items)
-    todo = []
+    todo, reused_events = [], []
     for i, k in enumerate(keys):
-        found, res = journal.get(k) if journal is not None else (False, None)
+        found, res, ev = journal.get(k) if journal is not None else (False, None, [])
         if found:
             out[i] = res
             journal.reused += 1
+            reused_events.extend(ev)
         else:
             todo.append(i)
 
@@ -168,6 +169,7 @@ def run_parallel(
         yield from (None for _ in range(len(items) - len(todo)))  # reused from the journal
         from . import events
 
+        events.collected.extend(reused_events)  # a resumed point's faults still count
         for i, res, ev in results():
             out[i] = res
             events.collected.extend(ev)
@@ -177,7 +179,7 @@ def run_parallel(
                 if isinstance(res, Failed):
                     journal.put(keys[i], None, status="failed", info=res.reason)
                 else:
-                    journal.put(keys[i], res)
+                    journal.put(keys[i], res, events=ev)
             yield None
 
     it = finished()
