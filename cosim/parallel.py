@@ -118,7 +118,7 @@ def run_parallel(
 
     A local worker that dies (a segfault in ngspice's shared library, a killed process) costs only the
     items it was running: the items that had started and not finished are run again one at a time in
-    fresh workers, so the one that kills its worker again is found; after ``CRASH_RETRIES`` crashes it
+    a restarted pool, so the one that kills its worker again is found; after ``CRASH_RETRIES`` crashes it
     is raised as a :class:`cosim.errors.SimulationError` — or, with ``failures="record"``, left as a
     :class:`Failed` in its slot (as is an item raising a CosimError) while the others go on.
     """
@@ -190,7 +190,7 @@ def run_parallel(
 
 def _crash_tolerant(fn, items, todo, n_jobs, backend, guarded, record: bool):
     """Local joblib workers; after a worker death, the started-but-unfinished items are rerun one at a
-    time (each in a fresh single worker), then the rest continue in the pool."""
+    time (each in a worker process of a restarted pool), then the rest continue in the pool."""
     from joblib import Parallel, delayed
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
@@ -198,6 +198,7 @@ def _crash_tolerant(fn, items, todo, n_jobs, backend, guarded, record: bool):
 
     left = list(todo)
     crashes: dict[int, int] = {}
+    pool_crashes = 0
     with tempfile.TemporaryDirectory(prefix="cosim-marks-") as marks:
         while left:
             done: set[int] = set()
@@ -211,6 +212,10 @@ def _crash_tolerant(fn, items, todo, n_jobs, backend, guarded, record: bool):
                 suspects = [i for i in left if i not in done and os.path.exists(os.path.join(marks, str(i)))]
                 log.warning("a worker died (%s); rerunning its %d started item(s) one at a time",
                             str(exc).splitlines()[0][:120], len(suspects))
+                if not suspects:  # it died before any item started: the pool itself is broken
+                    pool_crashes += 1
+                    if pool_crashes > CRASH_RETRIES:
+                        raise SimulationError(f"joblib workers keep dying before running any item: {exc}") from None
             except Exception as exc:  # a failing item: with failures="record" it gets its slot, the rest go on
                 from .errors import CosimError
 
