@@ -146,7 +146,7 @@ def run_parallel(
             # Unordered, so that each result is journaled the moment it exists.  (The scheduler itself
             # reschedules the tasks of a worker that dies.)
             with parallel_config(backend="dask", client=_SCHEDULER["client"], wait_for_workers_timeout=60):
-                yield from Parallel(n_jobs=-1, return_as="generator_unordered")(
+                yield from Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=1, pre_dispatch="all")(
                     delayed(_indexed_call)(fn, i, items[i]) for i in todo)
         elif n_jobs == 1:
             for i in todo:
