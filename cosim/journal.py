@@ -11,7 +11,8 @@ sweep spec, the corner, the seed-derived inputs), so a journal from a different 
 simply does not match — it is never reused for other work.
 
 The lock (``PATH.lock``, ``fcntl.flock``) is held for the whole run, released by the kernel when the
-process ends however it ends; a second run writing the same table gets a :class:`LockedError`.
+process ends however it ends; a second run writing the same table gets a :class:`LockedError`.  A run
+that fails before finishing any point leaves no journal behind.
 """
 
 from __future__ import annotations
@@ -113,9 +114,15 @@ def table_lock(out: str | os.PathLike) -> Iterator[None]:
             raise LockedError(f"{out} is being written by {holder} (lock {p}); wait for it or stop it") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()}".encode())
-        yield
+        try:
+            yield
+        finally:
+            # removed while still held, so directories do not fill with lock files; a run that opened it
+            # in the instant before could then lock the unlinked file beside a newcomer — both would still
+            # replace the table atomically, so the worst case is the later table winning, never a torn one
+            p.unlink(missing_ok=True)
     finally:
-        os.close(fd)  # closing releases the lock; the lock file itself stays (removing it would race)
+        os.close(fd)  # closing releases the lock
 
 
 @contextlib.contextmanager
@@ -132,6 +139,11 @@ def journaled(out: str | os.PathLike, *, resume: bool) -> Iterator[Journal]:
         _ACTIVE.append(j)
         try:
             yield j
+        except BaseException:
+            if len(j) == 0:  # nothing finished: no journal to resume from, nothing left behind
+                j.close()
+                jp.unlink(missing_ok=True)
+            raise
         finally:
             _ACTIVE.pop()
             j.close()
