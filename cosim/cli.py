@@ -865,6 +865,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--jobs", "-j", type=int, help="parallel workers (joblib); -1 = all cores; default 1")
         p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
+    def calibrate_opts(p):
+        p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.journal (only "
+                       "the missing points run); without it an existing journal is an error")
+        spice_opts(p)
+
     p = sub.add_parser("doctor", help="versions, backends, and whether shipped tables are stale",
                        description="Print Python/PySpice/ngspice versions, check that each SPICE backend runs a "
                                    "test circuit correctly, and whether each shipped calibration table is stale "
@@ -883,9 +888,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "calibration/crossbar_quick.h5, never the shipped table)")
     p.add_argument("--spec", help="sweep spec TOML (default: circuits/crossbar.toml)")
     p.add_argument("--out", help="table to write (default: the shipped calibration/crossbar.h5)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.journal (only the "
-                   "missing points run); without it an existing journal is an error")
-    spice_opts(p)
+    calibrate_opts(p)
     p.set_defaults(func=cmd_calibrate_crossbar)
 
     p = calsub.add_parser("adc", help="sense amplifier + mux + flash ADC per corner → calibration/adc.h5",
@@ -904,9 +907,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "shipped table)")
     p.add_argument("--spec", help="sweep spec TOML (default: circuits/adc.toml, or circuits/adc_sar.toml)")
     p.add_argument("--out", help="table to write (default: the shipped calibration/adc.h5 or adc_sar.h5)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.journal (only the "
-                   "missing points run); without it an existing journal is an error")
-    spice_opts(p)
+    calibrate_opts(p)
     p.set_defaults(func=cmd_calibrate_adc)
 
     p = calsub.add_parser("nonlinear", help="exponential unit + softmax normaliser per corner → calibration/nonlinear.h5",
@@ -918,9 +919,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "calibration/nonlinear_quick.h5, never the shipped table)")
     p.add_argument("--spec", help="sweep spec TOML (default: circuits/nonlinear.toml)")
     p.add_argument("--out", help="table to write (default: the shipped calibration/nonlinear.h5)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.journal (only the "
-                   "missing points run); without it an existing journal is an error")
-    spice_opts(p)
+    calibrate_opts(p)
     p.set_defaults(func=cmd_calibrate_nonlinear)
 
     val = sub.add_parser("validate", help="compare behavioral models with SPICE on held-out cases")

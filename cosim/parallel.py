@@ -69,11 +69,6 @@ def use_scheduler(address: str | None) -> None:
     _SCHEDULER.update(address=address, client=client)
 
 
-def scheduler() -> str | None:
-    """The dask scheduler in use (:func:`use_scheduler`), if any."""
-    return _SCHEDULER.get("address")
-
-
 def _indexed_call(fn: Callable, i: int, args: tuple, marks: str | None = None) -> tuple[int, Any, list]:
     """(index, result, the fault events it recorded) of one item, run where the worker is."""
     from . import events

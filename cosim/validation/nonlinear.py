@@ -25,6 +25,8 @@ def held_out(spec: NlSpec, *, table: str | Path, spice: SpiceSettings = SpiceSet
     cs = [c for c in spec.corners if corners is None or c.name in corners]
     off = dataclasses.replace(d, s_lo=d.s_lo + d.source_step / 2, s_hi=d.s_hi - d.source_step / 2)
     items, keys = [], []
+    # held-out Monte Carlo instances: every vector on its own instance, the same draws in SPICE and the model
+    mms = {n: draw_mismatch(d, item_rng(spec.seed + 1, "nl-val-mc", n), spec.val_vectors, n) for n in spec.val_sizes}
     for c in cs:
         lo, hi = d.sweep_window()
         items.append((exp_sweep, (off, c, spice, (lo + d.sweep_step / 2, hi - d.sweep_step / 2))))
@@ -34,9 +36,7 @@ def held_out(spec: NlSpec, *, table: str | Path, spice: SpiceSettings = SpiceSet
             x = score_vectors(item_rng(spec.seed + 1, "nl-val", n), spec.val_vectors, n, spec.score_sigma)
             items.append((normaliser_dc, (d, c, sm.gates(x)[0], spice)))
             keys.append((c.name, "dc", n))
-            # held-out Monte Carlo instances: every vector on its own instance, the same draws in SPICE and the model
-            mm = draw_mismatch(d, item_rng(spec.seed + 1, "nl-val-mc", n), spec.val_vectors, n)
-            items.append((normaliser_dc, (d, c, sm.gates(x)[0], spice, mm)))
+            items.append((normaliser_dc, (d, c, sm.gates(x)[0], spice, mms[n])))
             keys.append((c.name, "mc", n))
     res = dict(zip(keys, run_parallel(_item, items, n_jobs=n_jobs, progress=progress(len(items)) if progress else None)))
     out = []
@@ -57,8 +57,7 @@ def held_out(spec: NlSpec, *, table: str | Path, spice: SpiceSettings = SpiceSet
             x = res[(c.name, "dc", n)]
             mo = sm.currents(x["gates"])
             row["norm"][n] = float(np.max(np.abs(mo - x["out"])) / i_tail)
-            x = res[(c.name, "mc", n)]
-            mm = draw_mismatch(d, item_rng(spec.seed + 1, "nl-val-mc", n), spec.val_vectors, n)
+            x, mm = res[(c.name, "mc", n)], mms[n]
             row["norm_mc"][n] = float(np.max(np.abs(sm.currents(x["gates"], mm.branch, mm.tail) - x["out"])) / i_tail)
             # what ignoring the mismatch would cost: the matched model against the same SPICE instances
             row["mc_ignored"][n] = float(np.max(np.abs(sm.currents(x["gates"]) - x["out"])) / i_tail)
@@ -110,68 +109,58 @@ def captured_activations(n_sentences: int) -> tuple[list[np.ndarray], np.ndarray
     return ex.seen_scores, np.concatenate(ex.seen_ffn), np.concatenate(ex.seen_ln)
 
 
+def _softmax_stats(sm, arrays, draw=None) -> dict:
+    """Max abs error against exact numpy, mean KL (from the currents, before the readout's quantisation)
+    and the clipped fraction of the analog softmax over ``arrays``; with ``draw(n)`` → (ΔV_T, tail offset),
+    each array runs on its own Monte Carlo instance."""
+    err, kls, clip, tot = 0.0, [], 0, 0
+    for x in arrays:
+        dvt, dt = draw(x.shape[-1]) if draw else (None, 0.0)
+        r = sm(x, dvt, dt)
+        ex = softmax_exact(x)
+        err = max(err, float(np.max(np.abs(r.p - ex))))
+        kls.append(_kl(ex, r.currents / r.currents.sum(-1, keepdims=True)))
+        clip, tot = clip + r.clipped, tot + r.total
+    return {"max_abs": err, "kl": float(np.mean(kls)), "clipped": clip / tot}
+
+
+def _mismatch(sm, rng, mode):
+    return lambda n: unit_mismatch(sm, rng, n, trimmed=mode == "trimmed")
+
+
 def composed(spec: NlSpec, *, table: str | Path, corners: list[str]) -> list[dict]:
-    """Behavioral analog softmax (fixed and PTAT DAC gain) and the digital unit (exact arithmetic, INT8
-    output) against exact numpy on random vectors of each length and on MiniLM's attention scores;
-    LayerNorm (random hidden vectors) and GELU (random, and MiniLM's FFN activations) on the digital
-    unit (INT8 output)."""
+    """Behavioral analog softmax (fixed and PTAT DAC gain; Monte Carlo instances raw and trimmed) and the
+    digital unit (exact arithmetic, INT8 output) against exact numpy on random vectors of each length and
+    on MiniLM's attention scores; LayerNorm (MiniLM's residual sums, random hidden vectors) and GELU
+    (MiniLM's FFN activations, random) on the digital unit (INT8 output)."""
     rows = []
     for c in corners:
         for n in spec.val_lengths:
             x = score_vectors(item_rng(spec.seed + 2, "nl-comp", n), spec.val_random_vectors, n, spec.score_sigma)
-            ex = softmax_exact(x)
             for mode in ("fixed", "ptat"):
-                sm = load_softmax(c, table, gain_mode=mode)
-                r = sm(x)
-                raw = r.currents  # before the readout's quantisation
                 rows.append({"op": "softmax", "unit": f"analog ({mode} gain)", "corner": c, "n": n,
-                             "max_abs": float(np.max(np.abs(r.p - ex))),
-                             "kl": _kl(ex, raw / raw.sum(-1, keepdims=True)), "clipped": r.clipped / r.total})
+                             **_softmax_stats(load_softmax(c, table, gain_mode=mode), [x])})
             sm = load_softmax(c, table)
-            for mode in ("raw", "trimmed"):
-                # every vector on its own Monte Carlo instance of an n-input unit
+            for mode in ("raw", "trimmed"):  # every vector on its own instance of an n-input unit
                 rng = item_rng(spec.seed + 2, "nl-comp-mc", n, mode)
-                err, kls, clip = 0.0, [], 0
-                for k in range(len(x)):
-                    dvt, dt = unit_mismatch(sm, rng, n, trimmed=mode == "trimmed")
-                    r = sm(x[k:k + 1], dvt, dt)
-                    err = max(err, float(np.max(np.abs(r.p - ex[k:k + 1]))))
-                    kls.append(_kl(ex[k:k + 1], r.currents / r.currents.sum(-1, keepdims=True)))
-                    clip += r.clipped
                 rows.append({"op": "softmax", "unit": f"analog (fixed), MC {mode}", "corner": c, "n": n,
-                             "max_abs": err, "kl": float(np.mean(kls)), "clipped": clip / x.size})
+                             **_softmax_stats(sm, [x[k:k + 1] for k in range(len(x))], _mismatch(sm, rng, mode))})
+            ex = softmax_exact(x)
             q = np.round(ex * 255) / 255
             rows.append({"op": "softmax", "unit": "digital (INT8 out)", "corner": c, "n": n,
                          "max_abs": float(np.max(np.abs(q - ex))), "kl": 0.0, "clipped": 0.0})
     # activations captured from the real model (MiniLM on the shipped evaluation sentences)
     scores, ffn, ln_in = captured_activations(CAPTURED_SENTENCES)
+    n_max = int(max(x.shape[-1] for x in scores))
     for c in corners:
         for mode in ("fixed", "ptat"):
-            sm = load_softmax(c, table, gain_mode=mode)
-            err, kls, clip, tot = 0.0, [], 0, 0
-            for x in scores:
-                r = sm(x)
-                ex = softmax_exact(x)
-                err = max(err, float(np.max(np.abs(r.p - ex))))
-                kls.append(_kl(ex, r.currents / r.currents.sum(-1, keepdims=True)))
-                clip, tot = clip + r.clipped, tot + r.total
-            rows.append({"op": "softmax", "unit": f"analog ({mode} gain), MiniLM", "corner": c,
-                         "n": int(max(x.shape[-1] for x in scores)), "max_abs": err, "kl": float(np.mean(kls)),
-                         "clipped": clip / tot})
+            rows.append({"op": "softmax", "unit": f"analog ({mode} gain), MiniLM", "corner": c, "n": n_max,
+                         **_softmax_stats(load_softmax(c, table, gain_mode=mode), scores)})
         sm = load_softmax(c, table)
-        for mode in ("raw", "trimmed"):
+        for mode in ("raw", "trimmed"):  # one instance per captured layer's scores, as in the functional simulator
             rng = item_rng(spec.seed + 2, "nl-minilm-mc", mode)
-            err, kls, clip, tot = 0.0, [], 0, 0
-            for x in scores:  # one instance per captured layer's scores, as in the functional simulator
-                dvt, dt = unit_mismatch(sm, rng, x.shape[-1], trimmed=mode == "trimmed")
-                r = sm(x, dvt, dt)
-                ex = softmax_exact(x)
-                err = max(err, float(np.max(np.abs(r.p - ex))))
-                kls.append(_kl(ex, r.currents / r.currents.sum(-1, keepdims=True)))
-                clip, tot = clip + r.clipped, tot + r.total
-            rows.append({"op": "softmax", "unit": f"analog (fixed), MC {mode}, MiniLM", "corner": c,
-                         "n": int(max(x.shape[-1] for x in scores)), "max_abs": err, "kl": float(np.mean(kls)),
-                         "clipped": clip / tot})
+            rows.append({"op": "softmax", "unit": f"analog (fixed), MC {mode}, MiniLM", "corner": c, "n": n_max,
+                         **_softmax_stats(sm, scores, _mismatch(sm, rng, mode))})
     g = gelu_exact(ffn)
     s_g = float(np.max(np.abs(g))) / 127
     q = np.round(g / s_g) * s_g
