@@ -149,3 +149,42 @@ def test_refused_check_point_is_recorded_not_fatal(tmp_path, monkeypatch):
     p = CrossbarParams.from_dict(model.attrs["params"])
     assert not model.solve(np.full((16, 16), 1e-5), np.full(16, 0.1), p).validated
     assert model.solve(np.full((8, 8), 1e-5), np.full(8, 0.1), p).validated
+
+
+def test_failed_spice_point_is_left_out_and_recorded(tmp_path, monkeypatch):
+    """A SPICE point that still fails after the relaxed retry costs only itself: the sweep goes on, the
+    point is listed with its reason, its check row is not a pass, and the model calls its region
+    unvalidated; a failed device characterisation stops the calibration (no model without it)."""
+    from cosim import events
+    from cosim.calibration import crossbar as cal
+    from cosim.errors import CalibrationError, SimulationError
+
+    real = cal.spice_array
+
+    def fail_16(p, G, V, spice):
+        if G.shape[0] == 16:
+            raise SimulationError("ngspice: timestep too small (test)")
+        return real(p, G, V, spice)
+
+    monkeypatch.setattr(cal, "spice_array", fail_16)
+    spec = cal.load_spec(quick=True)
+    spec = cal.CrossbarSpec(**{**spec.__dict__, "sizes": (8, 16), "kinds": ("passive",), "energy_kinds": (),
+                               "energy_sizes": ()})
+    events.collected.clear()
+    t = cal.calibrate(spec)
+    assert any(f.startswith("passive/16/1: SPICE point failed: ngspice: timestep too small") for f in
+               t.attrs["failed_checks"])
+    rows = dict(zip(zip(t["check/n"].tolist(), t["check/r_wire"].tolist()), t["check/rel_l2"].tolist()))
+    assert np.isinf(rows[(16, 1.0)]) and rows[(8, 1.0)] < 0.01
+    assert sum(1 for kind, _ in events.collected if kind == "failed") == spec.arrays
+    model = CrossbarModel.from_tables(t)
+    p = CrossbarParams.from_dict(model.attrs["params"])
+    assert not model.solve(np.full((16, 16), 1e-5), np.full(16, 0.1), p).validated
+    assert model.solve(np.full((8, 8), 1e-5), np.full(8, 0.1), p).validated
+
+    def fail_fet(*a, **k):
+        raise SimulationError("ngspice: singular matrix (test)")
+
+    monkeypatch.setattr(cal, "_item_fet", fail_fet)
+    with pytest.raises(CalibrationError, match="the fet characterisation failed: ngspice: singular matrix"):
+        cal.calibrate(spec)

@@ -31,7 +31,7 @@ from ..models.crossbar_model import (_GL_W, CrossbarModel, energy_model, error_m
                                      ramp_power)
 from ..netlist import (KINDS, CrossbarParams, Inputs, Op, Tran, render_cell_fet, render_cell_memristor,
                        render_crossbar, template_sources)
-from ..parallel import item_rng, run_parallel
+from ..parallel import Failed, item_rng, run_parallel
 from ..config import SpiceSettings
 from . import read_sweep_spec, stamp_sources
 from ..spice import get_backend
@@ -251,11 +251,25 @@ def calibrate(spec: CrossbarSpec, *, spice: SpiceSettings = SpiceSettings(), n_j
     # biggest first so the pool is not left waiting on one long item at the end
     order = sorted(range(len(items)), key=lambda i: -_cost(items[i]))
     results = run_parallel(_call, [(items[i],) for i in order], n_jobs=n_jobs,
-                           progress=progress(len(items)) if progress else None)
+                           progress=progress(len(items)) if progress else None, failures="record")
     out = [None] * len(items)
     for i, r in zip(order, results):
         out[i] = r
-    mem, fet, rest = out[0], out[1], out[2:]
+    # a device characterisation that failed leaves no model to build; a failed array or energy point is
+    # left out, listed in failed_points (and its reason in the table's faults), and the sweep goes on
+    for what, r in zip(("memristor", "fet"), out[:2]):
+        if isinstance(r, Failed):
+            raise CalibrationError(f"crossbar calibration: the {what} characterisation failed: {r.reason}")
+    lost, lost_arrays = [], []
+    for (fn, args), r in zip(items[2:], out[2:]):
+        if isinstance(r, Failed):
+            if fn is _item_array:
+                lost_arrays.append((args[1], args[2], args[3], r.reason))
+            what = (f"array {args[1]}/{args[2]}/{args[3]:g}/{args[4]}" if fn is _item_array
+                    else f"energy {args[1]}/{args[2]}")
+            lost.append(f"{what}: {r.reason}")
+            log.warning("crossbar calibration: %s failed (%s); left out", what, r.reason)
+    mem, fet, rest = out[0], out[1], [r for r in out[2:] if not isinstance(r, Failed)]
 
     table = Table(schema="cosim.crossbar", spec=spec.text, seed=seed)
     table.put("memristor/v", mem["v"], "V")
@@ -289,8 +303,13 @@ def calibrate(spec: CrossbarSpec, *, spice: SpiceSettings = SpiceSettings(), n_j
         acc[0] = max(acc[0], float(m["rel_l2"].max()))
         acc[1] = max(acc[1], float(m["lsb"].max()))
         acc[2] += r["spice_s"] / spec.inputs / spec.arrays
+    for kind, n, rw, why in lost_arrays:  # a point with a failed array is not validated: its row says so,
+        acc = worst.setdefault((kind, n, rw), [0.0, 0.0, 0.0])  # and the model marks the region unvalidated
+        acc[0] = acc[1] = math.inf
+        failed.append(f"{kind}/{n}/{rw:g}: SPICE point failed: {why}")
     rows = [(*key, *vals) for key, vals in worst.items()]
     table.attrs["failed_checks"] = sorted(set(failed))
+    table.attrs["failed_points"] = lost
     _put_columns(table, "check", rows, [("kind", "1"), ("n", "1"), ("r_wire", "ohm"), ("rel_l2", "1"),
                                         ("err_lsb", "1"), ("spice_s_per_input", "s")])
 
