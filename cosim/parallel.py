@@ -69,19 +69,31 @@ def use_scheduler(address: str | None) -> None:
     _SCHEDULER.update(address=address, client=client)
 
 
-def _indexed_call(fn: Callable, i: int, args: tuple, marks: str | None = None) -> tuple[int, Any, list]:
-    """(index, result, the fault events it recorded) of one item, run where the worker is."""
+def _indexed_call(fn: Callable, i: int, args: tuple, marks: str | None = None,
+                  record: bool = False) -> tuple[int, Any, list]:
+    """(index, result, the fault events it recorded) of one item, run where the worker is; with
+    ``record``, an item raising a CosimError returns a :class:`Failed` in its result's place."""
     from . import events
+    from .errors import CosimError
 
     if marks:  # the item has started in this worker: after a worker dies, these are the suspects
         open(os.path.join(marks, str(i)), "w").close()
     events.drain()
     try:
         res = _pinned_call(fn, args)
+    except CosimError as exc:
+        ev = events.drain()
+        if not record:
+            raise
+        return i, Failed(_reason(exc)), ev
     except BaseException:
         events.drain()
         raise
     return i, res, events.drain()
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -134,18 +146,11 @@ def run_parallel(
             todo.append(i)
 
     def results():
-        from joblib import Parallel, delayed, parallel_config
-
         if "client" in _SCHEDULER:
-            # every thread of every worker of the cluster; joblib's dask backend ships the items there.
-            # Unordered, so that each result is journaled the moment it exists.  (The scheduler itself
-            # reschedules the tasks of a worker that dies.)
-            with parallel_config(backend="dask", client=_SCHEDULER["client"], wait_for_workers_timeout=60):
-                yield from Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=1, pre_dispatch="all")(
-                    delayed(_indexed_call)(fn, i, items[i]) for i in todo)
+            yield from _dask_tolerant(fn, items, todo, _guarded, failures == "record")
         elif n_jobs == 1:
             for i in todo:
-                yield _guarded(lambda: _indexed_call(fn, i, items[i]), i)
+                yield _guarded(lambda: _indexed_call(fn, i, items[i], None, failures == "record"), i)
         else:
             yield from _crash_tolerant(fn, items, todo, n_jobs, backend, _guarded, failures == "record")
 
@@ -157,8 +162,7 @@ def run_parallel(
         try:
             return call()
         except CosimError as exc:
-            log.warning("work item %d failed: %s", i, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            return i, Failed(str(exc).splitlines()[0] if str(exc) else type(exc).__name__), []
+            return i, Failed(_reason(exc)), []
 
     def finished():
         yield from (None for _ in range(len(items) - len(todo)))  # reused from the journal
@@ -169,6 +173,7 @@ def run_parallel(
             out[i] = res
             events.collected.extend(ev)
             if isinstance(res, Failed):
+                log.warning("work item %d failed: %s", i, res.reason)
                 events.collected.append(("failed", f"item {i}: {res.reason}"))
             if journal is not None:
                 if isinstance(res, Failed):
@@ -181,6 +186,34 @@ def run_parallel(
     for _ in progress(it) if progress else it:
         pass
     return out
+
+
+def _dask_tolerant(fn, items, todo, guarded, record: bool):
+    """The items on the dask cluster, one future each (every thread of every worker), taken as they
+    complete so that each result is journaled the moment it exists.  The scheduler itself reruns the
+    tasks of a worker that dies; a task that has killed ``distributed.scheduler.allowed-failures`` + 1
+    workers fails with KilledWorker — that item is recorded as failed (or raised), the others finish.
+
+    (The futures API rather than joblib's dask backend: with joblib 1.6.0 and distributed 2026.8, a
+    Parallel call whose task exhausted its allowed failures waited forever instead of raising.)"""
+    from distributed import KilledWorker, as_completed
+
+    from .errors import SimulationError
+
+    client = _SCHEDULER["client"]
+    futures = {client.submit(_indexed_call, fn, i, items[i], None, record, pure=False): i for i in todo}
+    try:
+        for fut in as_completed(futures, loop=client.loop):  # the client is not the default one
+            i = futures[fut]
+            try:
+                r = fut.result()
+            except KilledWorker:
+                r = guarded(lambda: _raise(SimulationError(
+                    f"work item {i} killed every dask worker it ran on (a crash in ngspice, or the process was "
+                    "killed)")), i)
+            yield r
+    finally:  # a raised failure (or Ctrl-C) leaves nothing of this run queued on the cluster
+        client.cancel(list(futures))
 
 
 def _crash_tolerant(fn, items, todo, n_jobs, backend, guarded, record: bool):
@@ -199,7 +232,7 @@ def _crash_tolerant(fn, items, todo, n_jobs, backend, guarded, record: bool):
             done: set[int] = set()
             try:
                 for r in Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")(
-                        delayed(_indexed_call)(fn, i, items[i], marks) for i in left):
+                        delayed(_indexed_call)(fn, i, items[i], marks, record) for i in left):
                     done.add(r[0])
                     yield r
                 return
@@ -211,19 +244,12 @@ def _crash_tolerant(fn, items, todo, n_jobs, backend, guarded, record: bool):
                     pool_crashes += 1
                     if pool_crashes > CRASH_RETRIES:
                         raise SimulationError(f"joblib workers keep dying before running any item: {exc}") from None
-            except Exception as exc:  # a failing item: with failures="record" it gets its slot, the rest go on
-                from .errors import CosimError
-
-                bad = [i for i in left if i not in done and os.path.exists(os.path.join(marks, str(i)))]
-                if not record or not isinstance(exc, CosimError) or not bad:
-                    raise
-                suspects = bad
             for i in suspects:
                 os.remove(os.path.join(marks, str(i)))
                 try:
                     # in a worker process (n_jobs=1 would run it here, where a crash takes the whole run down)
-                    r = guarded(lambda: Parallel(n_jobs=2, backend=backend)([delayed(_indexed_call)(fn, i, items[i])])[0],
-                                i)
+                    one = [delayed(_indexed_call)(fn, i, items[i], None, record)]
+                    r = guarded(lambda: Parallel(n_jobs=2, backend=backend)(one)[0], i)
                 except TerminatedWorkerError:
                     crashes[i] = crashes.get(i, 0) + 1
                     if crashes[i] <= CRASH_RETRIES:

@@ -31,7 +31,7 @@ def _same(a, b):
 def cluster():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as c:
+                                  dashboard_address=":0") as c:
         yield c
 
 
@@ -46,3 +46,51 @@ def test_dask_cluster_run_equals_local_runs(tmp_path, cluster):
     assert cluster.scheduler.transition_counter > before + 15  # the 15 work items went through the cluster
     _same(one, two)
     _same(one, dask)
+
+
+@pytest.fixture
+def fragile_cluster():
+    """Two workers; a task may lose one worker before it counts as the culprit (dask's default is 3)."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                      dashboard_address=":0") as c:
+            yield c
+
+
+def test_dask_worker_deaths_cost_only_their_items(tmp_path, fragile_cluster):
+    """On the cluster: a worker killed mid-sweep (SIGKILL) costs only its item, which runs again elsewhere;
+    an item that kills every worker it lands on is recorded as failed (or raised) and the others finish."""
+    from cosim.errors import SimulationError
+    from cosim.parallel import Failed, run_parallel, use_scheduler
+
+    def dies_once(i, marker):
+        import os
+        import signal
+
+        if i == 3 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return i * 10
+
+    def always_dies(i):
+        import os
+        import signal
+
+        if i == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return i * 10
+
+    use_scheduler(fragile_cluster.scheduler_address)
+    try:
+        assert run_parallel(dies_once, [(i, str(tmp_path / "died")) for i in range(8)]) == [i * 10 for i in range(8)]
+        assert (tmp_path / "died").exists()  # a worker really was killed
+        out = run_parallel(always_dies, [(i,) for i in range(6)], failures="record")
+        assert isinstance(out[2], Failed) and "killed every dask worker" in out[2].reason
+        assert [x for k, x in enumerate(out) if k != 2] == [0, 10, 30, 40, 50]
+        with pytest.raises(SimulationError, match="killed every dask worker"):
+            run_parallel(always_dies, [(i,) for i in range(6)])
+    finally:
+        use_scheduler(None)
