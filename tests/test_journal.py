@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from cosim.journal import Journal, JournalError, LockedError, item_key, journal_path, journaled, table_lock
+from cosim.calibration.nonlinear import normaliser_step as _REAL_STEP
 from cosim.parallel import run_parallel
 
 SPEC = """
@@ -142,3 +143,39 @@ def test_two_concurrent_writers_one_gets_the_lock_error(tmp_path):
     p.wait()
     assert p.returncode == 0
     assert r.returncode == 2 and "being written by" in r.stderr and "Traceback" not in r.stderr
+
+
+def _step_fails_hot(d, c, *a, **k):
+    from cosim.errors import SimulationError
+
+    if c.name == "hot":
+        raise SimulationError("ngspice: timestep too small (test)")
+    return _REAL_STEP(d, c, *a, **k)
+
+
+@pytest.mark.spice
+def test_failed_points_are_all_named_and_resume_runs_only_them(tmp_path, monkeypatch, capsys):
+    """A point that fails does not stop the others: every failure is named in one error (exit 2), the
+    finished points stay in the journal, and --resume runs only what is missing."""
+    from cosim.calibration import nonlinear as nl
+    from cosim.cli import main
+    from cosim.store import read_table
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC)
+    out = tmp_path / "nl.h5"
+    monkeypatch.setattr(nl, "normaliser_step", _step_fails_hot)
+    assert main(["calibrate", "nonlinear", "--spec", str(spec), "--out", str(out), "-q", "-j", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "1 point(s) failed" in err and "step n=128 at hot: ngspice: timestep too small (test)" in err
+    assert not out.exists()
+    with sqlite3.connect(journal_path(out)) as db:
+        ok = db.execute("select count(*) from points where status = 'ok'").fetchone()[0]
+        assert db.execute("select info from points where status = 'failed'").fetchall() == [
+            ("ngspice: timestep too small (test)",)]
+    monkeypatch.setattr(nl, "normaliser_step", _REAL_STEP)
+    assert main(["calibrate", "nonlinear", "--spec", str(spec), "--out", str(out), "-q", "-j", "1", "--resume"]) == 0
+    t = read_table(out, "cosim.nonlinear")
+    # the four step points that finished were journaled under the test's stand-in function, so they (and the
+    # failed one) run again; every other point comes from the journal
+    assert ok == 19 and t.attrs["resumed_points"] == ok - 4 and np.all(t["step/settle"] > 0)

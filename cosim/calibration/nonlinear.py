@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from ..config import SpiceSettings
-from ..errors import ConfigError
+from ..errors import CalibrationError, ConfigError
 from ..netlist.adc import Corner
 from ..netlist.nonlinear import TAIL_PROBE_DVT, Mismatch, NlDesign, render_exp, render_wta, render_softmax, softmax_area, template_sources
-from ..parallel import item_rng, run_parallel
+from ..parallel import Failed, item_rng, run_parallel
 from ..spice import get_backend
 from ..store import Table
 from . import read_corners, read_sweep_spec, stamp_sources
@@ -165,7 +165,14 @@ def calibrate(spec: NlSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: i
         g = cal_gates(d, xs)
         items.append((normaliser_step, (d, c, g[0], g[1], spice), {"tol": spec.settle_tol, "t_stop": spec.t_stop}))
         keys.append(("step", c.name, STEP_N))
-    res = run_parallel(_item, items, n_jobs=n_jobs, progress=progress(len(items)) if progress else None)
+    # every point runs even when one fails (the finished ones journaled for --resume); each point is needed
+    # for the model, so any failure then stops the calibration, naming all of them
+    res = run_parallel(_item, items, n_jobs=n_jobs, progress=progress(len(items)) if progress else None,
+                       failures="record")
+    bad = [f"{k[0]}{'' if k[2] is None else f' n={k[2]}'} at {k[1]}: {r.reason}" for k, r in zip(keys, res)
+           if isinstance(r, Failed)]
+    if bad:
+        raise CalibrationError(f"nonlinear calibration: {len(bad)} point(s) failed — " + "; ".join(bad))
     by = dict(zip(keys, res))
     cn = [c.name for c in spec.corners]
     table = Table(schema="cosim.nonlinear", spec=spec.text, seed=spec.seed)
