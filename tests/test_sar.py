@@ -25,12 +25,14 @@ energy_conversions = 48
 mc_instances = 50
 mc_cycles = 16
 overdrive_v = [3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]
+insar_instances = 12
 [validate]
 mc_instances = 50
 conversions = { 4 = 120 }
 mc_sar_instances = 2
 mc_sar_conversions = 60
 overdrive_v = [5e-4, 5e-3]
+insar_instances = 3
 """
 
 
@@ -111,6 +113,18 @@ def test_calibration_measures_offsets_energy_and_delay(sar_table):
     assert np.all(np.diff(t["comparator/delay"], axis=1) < 0)  # larger overdrive, faster decision
     assert np.all(np.abs(t["b4/k_ref"] - 1) < 0.15)  # ideal-capacitor charge accounts for SPICE's VREF energy
     assert "adc_sar.cir.j2" in " ".join(t.sources) and "sar_comparator.cir.j2" in " ".join(t.sources)
+    # the in-SAR correction: instances converted by the whole SAR differ from the bench's prediction, and
+    # the linear fit in their ΔV_T takes most of that difference out
+    assert t["insar/dvt"].shape == (12, 15) and t["b4/insar_coef"].shape == (2, 16)
+    shift, dvt = t["b4/insar_shift"], t["insar/dvt"]
+    assert np.all(np.ptp(shift, axis=1) > 0.05 * lsb)  # the instances really are spread
+    for c in range(2):
+        from cosim.models.adc import load
+
+        m = load("sar-cdac", 4, ["nominal", "hot"][c], path)
+        before = np.sqrt(np.mean((m.bench_shift(dvt) - shift[c]) ** 2))
+        after = np.sqrt(np.mean((m.shift(dvt) - shift[c]) ** 2))
+        assert after == pytest.approx(t["b4/insar_resid_rms"][c], rel=1e-6) and after < 0.5 * before
 
 
 @pytest.mark.spice
@@ -138,6 +152,22 @@ def test_model_codes_thresholds_and_refusals(sar_table):
 
 
 @pytest.mark.spice
+def test_table_without_the_in_sar_correction_is_refused(sar_table, tmp_path):
+    import h5py
+
+    from cosim.errors import CalibrationError
+    from cosim.models.sar import load
+
+    _, path = sar_table
+    old = tmp_path / "old.h5"
+    old.write_bytes(path.read_bytes())
+    with h5py.File(old, "a") as f:
+        del f["b4/insar_coef"]
+    with pytest.raises(CalibrationError, match="no dataset .b4/insar_coef.*regenerate"):
+        load(4, "nominal", old)
+
+
+@pytest.mark.spice
 def test_validation_against_held_out_spice(sar_table, tmp_path):
     from cosim.validation.sar import checks_for, validate, write_report
 
@@ -147,7 +177,7 @@ def test_validation_against_held_out_spice(sar_table, tmp_path):
     checks = {c.name: c for c in checks_for(res)}
     for tag in ("sar4/nominal", "sar4/hot"):
         for name in ("threshold_err_lsb", "dnl_diff_lsb", "inl_diff_lsb", "energy_rel_err", "mc_threshold_err_lsb",
-                     "delay_rel_err"):
+                     "comparator_offset_err_lsb", "delay_rel_err"):
             assert checks[f"{name}/{tag}"].passed, checks[f"{name}/{tag}"]
         assert checks[f"code_disagreement/{tag}"].value <= 0.02
         assert checks[f"mc_code_disagreement/{tag}"].value <= 0.02
@@ -199,3 +229,23 @@ def test_cli_sar_errors(capsys, tmp_path):
     assert main(["calibrate", "adc", "--kind", "sar-cdac", "--spec", str(bad), "--out", str(tmp_path / "x.h5")]) == 2
     assert "SAR resolutions [12] not supported" in capsys.readouterr().err
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_failed_bench_block_is_left_out_other_failures_stop(tmp_path):
+    """A failed comparator-bench block costs only its instances (NaN flips, ΔV_T redrawn from their seeds);
+    a failed threshold or energy point stops the calibration with its reason."""
+    from cosim.calibration.sar import _item_bench, _item_thresholds, load_spec, settle_failures
+    from cosim.errors import CalibrationError
+    from cosim.parallel import Failed, item_rng
+
+    p = tmp_path / "s.toml"
+    p.write_text(TEST_SPEC)
+    spec = load_spec(p)
+    c = spec.corners[0]
+    items = [(_item_bench, (spec, c, "cal", 1, 50, None)), (_item_thresholds, (spec, 4, c, None))]
+    out = settle_failures(spec, items[:1], [Failed("ngspice: timestep too small")])
+    assert out[0]["idx"] == list(range(25, 50)) and np.all(np.isnan(out[0]["flip"]))
+    dv = draw_mismatch(spec.design, item_rng(spec.seed, "sar-mc", "cal", 25))
+    assert out[0]["dvt"][0, 1] == dv["M1"]
+    with pytest.raises(CalibrationError, match="thresholds point at nominal failed: ngspice: singular"):
+        settle_failures(spec, items, [out[0], Failed("ngspice: singular matrix")])

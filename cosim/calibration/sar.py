@@ -13,6 +13,10 @@ Work items (joblib, one ngspice run each):
 * ``bench`` — 25 comparator instances at a time (each its own Pelgrom draw and input staircase):
   the flip point of each (a staircase over +-5 sigma, then three finer ones), for the offset fit.
 * ``delay`` — the nominal comparator against overdrive: clock edge to an output at VDD/2.
+* ``insar`` — after the bench fit: ``insar_instances`` comparator instances (their own draws) in the
+  whole SAR at every resolution, each one's mid-scale transition found by staircases of conversions
+  starting from the bench model's guess; the difference (the top plate floats in the SAR, the bench
+  drives both inputs) is fitted per resolution and corner as a linear function of the ΔV_T.
 
 Energy boundary: VDD (comparator and its output buffers), VREF (capacitor-DAC switching) and VCM
 (top-plate and reference-capacitor reset).  Outside: the input driver (sample-and-hold / column
@@ -36,7 +40,7 @@ from ..errors import CalibrationError, ConfigError
 from ..netlist.adc import Corner, area_estimate
 from ..netlist.sar import (SAR_BITS, SarDesign, comparator_devices, draw_mismatch, mismatch_sigmas, render_bench,
                            render_sar, template_sources)
-from ..parallel import item_rng, run_parallel
+from ..parallel import Failed, item_rng, run_parallel
 from ..spice import get_backend
 from ..store import Table
 from . import read_corners, read_sweep_spec, stamp_sources
@@ -50,6 +54,13 @@ PASSES = 4  # designed-input passes through the SAR, each over the previous brac
 #: point to 18 µV rms (against 6 passes, 25 instances at 27 °C) — as large as the offset fit's own
 #: residual, and 0.01 LSB at 8 bits; 6 passes cost 1.5x the bench time.
 BENCH_PASSES = 6
+#: Staircases of whole-SAR conversions per in-SAR offset (:func:`insar_shift`).
+SAR_PASSES = 4
+#: The in-SAR staircase: levels per pass and the first pass's half width around the bench model's
+#: guess (V; the in-SAR shift differed from the bench's by up to 0.9 mV at 4 bits, 0.25 mV at 8).  Four
+#: passes of 12 levels pin the transition to +-4 µV.
+INSAR_LEVELS = 12
+INSAR_HALF = 2e-3
 #: Capacitor density of the layout estimate (F/m²): a stated assumption, 2 fF/µm² (stacked MOM).
 CAP_DENSITY = 2e-3
 
@@ -71,6 +82,8 @@ class SarSpec:
     val_mc_sar_instances: int
     val_mc_sar_conversions: int
     val_overdrive_v: tuple[float, ...]
+    insar_instances: int = 30
+    val_insar_instances: int = 12
 
 
 def load_spec(path: str | Path | None = None, *, quick: bool = False) -> SarSpec:
@@ -90,6 +103,8 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> SarSpec
             val_mc_sar_instances=int(va.get("mc_sar_instances", 3)),
             val_mc_sar_conversions=int(va.get("mc_sar_conversions", 100)),
             val_overdrive_v=tuple(float(x) for x in va.get("overdrive_v", [5e-5, 5e-4, 5e-3])),
+            insar_instances=int(q.get("insar_instances", sw.get("insar_instances", 30))),
+            val_insar_instances=int(q.get("val_insar_instances", va.get("insar_instances", 12))),
         )
     except KeyError as exc:
         raise ConfigError(f"sweep spec {path} lacks {exc.args[0]!r}") from None
@@ -103,6 +118,8 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> SarSpec
         raise ConfigError(f"sweep spec {path}: the first corner must be 'nominal' (27 C, vdd_scale 1)")
     if spec.mc_instances < 20 or spec.val_mc_instances < 20:
         raise ConfigError(f"sweep spec {path}: need at least 20 Monte Carlo instances")
+    if spec.insar_instances < 12 or spec.val_insar_instances < 2:
+        raise ConfigError(f"sweep spec {path}: need at least 12 in-SAR calibration instances and 2 held-out ones")
     if spec.points_per_cycle < 4 or spec.mc_cycles < 6 or len(spec.overdrive_v) < 2:
         raise ConfigError(f"sweep spec {path}: points_per_cycle >= 4, mc_cycles >= 6 and 2+ overdrives needed")
     return spec
@@ -227,28 +244,26 @@ def predicted_sigma(design: SarDesign) -> float:
     return math.sqrt(sum(s[n] ** 2 for n in ("M1", "M2", "M3", "M4")))
 
 
-def flip_points(design: SarDesign, corner: Corner, delvto: list[dict], cycles: int,
-                spice: SpiceSettings) -> np.ndarray:
-    """Flip point f (V) of each instance: its decision turns from keep to drop where inn - vcm
-    crosses f.  A coarse staircase over +-5 sigma, then finer ones over the bracket found — the last
-    level kept and the first dropped, one level of margin either side (where decisions near the flip
-    are not monotonic, every level between the first drop and the last keep).  A flip outside the
-    staircase moves the next pass to that side."""
-    n = len(delvto)
-    half = 5 * predicted_sigma(design)
-    lo, hi = np.full(n, -half), np.full(n, half)
-    for _ in range(BENCH_PASSES):
+def staircase_search(decide, lo, hi, cycles: int, passes: int) -> np.ndarray:
+    """Flip point of each of ``len(lo)`` instances by staircases, each over the previous bracket.
+
+    ``decide(grid)`` takes levels ``grid[i, k]`` (V) and returns True where instance i's decision at
+    level k is the one below its flip point.  Each pass keeps the last level below and the first above
+    the flip, one level of margin either side (where decisions near the flip are not monotonic, every
+    level between the first above and the last below); a flip outside the staircase moves the next
+    pass to that side."""
+    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    n = len(lo)
+    for _ in range(passes):
         grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0, 1, cycles)[None, :]
-        # one warm-up cycle first: the comparator's first decision starts from the operating point
-        levels = np.concatenate([grid[:, :1], grid], axis=1)
-        dec = bench_decisions(design, corner, design.v_cm + levels, delvto, spice)["dec"][:, 1:]
+        dec = np.asarray(decide(grid), dtype=bool)
         span = hi - lo
         for i in range(n):
             keep = np.nonzero(dec[i])[0]
             drop = np.nonzero(~dec[i])[0]
-            if not len(drop):  # kept everywhere: the flip lies above
+            if not len(drop):  # below everywhere: the flip lies above
                 lo[i], hi[i] = grid[i, -1], grid[i, -1] + span[i]
-            elif not len(keep):  # dropped everywhere: below
+            elif not len(keep):  # above everywhere: below
                 lo[i], hi[i] = grid[i, 0] - span[i], grid[i, 0]
             else:
                 # one level of margin either side: a level right at the flip may decide either way
@@ -258,6 +273,39 @@ def flip_points(design: SarDesign, corner: Corner, delvto: list[dict], cycles: i
     return 0.5 * (lo + hi)
 
 
+def flip_points(design: SarDesign, corner: Corner, delvto: list[dict], cycles: int,
+                spice: SpiceSettings) -> np.ndarray:
+    """Flip point f (V) of each instance on the comparator bench: its decision turns from keep to drop
+    where inn - vcm crosses f.  A coarse staircase over +-5 sigma, then ``BENCH_PASSES - 1`` finer ones
+    (:func:`staircase_search`)."""
+    half = 5 * predicted_sigma(design)
+
+    def decide(grid):
+        # one warm-up cycle first: the comparator's first decision starts from the operating point
+        levels = np.concatenate([grid[:, :1], grid], axis=1)
+        return bench_decisions(design, corner, design.v_cm + levels, delvto, spice)["dec"][:, 1:]
+
+    n = len(delvto)
+    return staircase_search(decide, np.full(n, -half), np.full(n, half), cycles, BENCH_PASSES)
+
+
+def insar_shift(design: SarDesign, bits: int, corner: Corner, delvto: dict, guess: float, half: float,
+                cycles: int, spice: SpiceSettings, *, s_msb: float = 0.0) -> float:
+    """Input-referred shift (V) of one instance's decisions measured in the whole SAR: the input of
+    its mid-scale (MSB) transition minus the mismatch-free one's, ``2^(bits-1)`` LSB + ``s_msb``.  A
+    staircase of conversions over ``guess +- half`` (V), then ``SAR_PASSES - 1`` finer ones; one
+    warm-up conversion first.  (Every cycle of an instance is shifted alike: measured over all four
+    cycles of four 4-bit instances, within 0.002 LSB.)"""
+    mid = 2 ** (bits - 1) * design.lsb(bits) + s_msb
+
+    def decide(grid):
+        vin = np.concatenate([[mid], mid + grid[0]])
+        codes = convert(design, bits, corner, vin, delvto=delvto, spice=spice)["codes"][1:]
+        return (codes >> (bits - 1) & 1 == 0)[None, :]  # below the transition: the MSB dropped
+
+    return float(staircase_search(decide, [guess - half], [guess + half], cycles, SAR_PASSES)[0])
+
+
 def _item_bench(spec: SarSpec, corner: Corner, which: str, block: int, count: int, spice: SpiceSettings) -> dict:
     idx = list(range(block * BLOCK, min((block + 1) * BLOCK, count)))
     draws = [draw_mismatch(spec.design, item_rng(spec.seed, "sar-mc", which, i)) for i in idx]
@@ -265,6 +313,28 @@ def _item_bench(spec: SarSpec, corner: Corner, which: str, block: int, count: in
     names = [x.name for x in comparator_devices(spec.design)]
     return {"corner": corner.name, "which": which, "idx": idx, "flip": f,
             "dvt": np.array([[dv[n] for n in names] for dv in draws])}
+
+
+def insar_draws(spec: SarSpec, which: str, n: int) -> list[dict]:
+    """The comparator instances measured in the whole SAR (``which``: cal or val), own seed stream."""
+    return [draw_mismatch(spec.design, item_rng(spec.seed, "sar-insar", which, i)) for i in range(n)]
+
+
+def _item_insar(spec: SarSpec, bits: int, corner: Corner, which: str, i: int, delvto: dict, guess: float,
+                s_msb: float, spice: SpiceSettings) -> dict:
+    sh = insar_shift(spec.design, bits, corner, delvto, guess, INSAR_HALF, INSAR_LEVELS, spice, s_msb=s_msb)
+    return {"corner": corner.name, "bits": bits, "which": f"insar-{which}", "i": i, "shift": sh, "guess": guess}
+
+
+def insar_features(dvt: np.ndarray, names: list[str], n_fit: int | None = None) -> np.ndarray:
+    """[1, ΔV_T of every device] — or, when fewer than 1.5x as many instances as those features are
+    fitted, [1, ΔV_T of the tail, input pair and latch] (the other columns zero)."""
+    x = np.atleast_2d(dvt)
+    F = np.concatenate([np.ones((len(x), 1)), x], axis=1)
+    if n_fit is not None and n_fit <= 1.5 * F.shape[1]:
+        keep = [0] + [1 + k for k, nm in enumerate(names) if nm in ("MT", "M1", "M2", "M3", "M4", "M5", "M6")]
+        F[:, [k for k in range(F.shape[1]) if k not in keep]] = 0.0
+    return F
 
 
 def _item_nominal_flip(spec: SarSpec, corner: Corner, spice: SpiceSettings) -> dict:
@@ -298,6 +368,29 @@ def fit_energy(vin, codes, e_vdd, e_vref, e_vcm, bits: int, d: SarDesign, a: flo
     return float(np.mean(e_vdd[1:]) / bits), k_ref, k_cm
 
 
+def settle_failures(spec: SarSpec, items: list, results: list) -> list:
+    """A bench block whose SPICE run failed (after the relaxed retry) leaves its comparator instances out
+    of the offset fit (NaN flip points, their ΔV_T redrawn from their seeds; the failure in the table's
+    ``faults``).  Any other failed point (thresholds, energy, nominal flip) stops the calibration."""
+    out = []
+    for (fn, args), r in zip(items, results):
+        if not isinstance(r, Failed):
+            out.append(r)
+        elif fn is _item_bench:
+            _, c, which, block, count, _ = args
+            idx = list(range(block * BLOCK, min((block + 1) * BLOCK, count)))
+            log.warning("SAR bench block %d at %s failed (%s): its %d instances left out", block, c.name, r.reason,
+                        len(idx))
+            draws = [draw_mismatch(spec.design, item_rng(spec.seed, "sar-mc", which, i)) for i in idx]
+            names = [x.name for x in comparator_devices(spec.design)]
+            out.append({"corner": c.name, "which": which, "idx": idx, "flip": np.full(len(idx), math.nan),
+                        "dvt": np.array([[dv[n] for n in names] for dv in draws]), "failed": r.reason})
+        else:
+            raise CalibrationError(f"SAR calibration: the {fn.__name__.lstrip('_').removeprefix('item_')} point at "
+                                   f"{args[2].name if fn is not _item_nominal_flip else args[1].name} failed: {r.reason}")
+    return out
+
+
 def calibrate(spec: SarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: int = 1, progress=None,
               spec_path: Path | None = None) -> Table:
     """Run the whole SAR calibration and return the table (not yet written)."""
@@ -323,8 +416,9 @@ def calibrate(spec: SarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
         items += [(_item_bench, (spec, c, "cal", k, spec.mc_instances, spice))
                   for k in range(math.ceil(spec.mc_instances / BLOCK))]
         items.append((_item_nominal_flip, (spec, c, spice)))
-    results = run_parallel(_call, [(it,) for it in items], n_jobs=n_jobs,
-                           progress=progress(len(items)) if progress else None)
+    results = settle_failures(spec, items, run_parallel(_call, [(it,) for it in items], n_jobs=n_jobs,
+                                                        progress=progress(len(items)) if progress else None,
+                                                        failures="record"))
     cn = [c.name for c in spec.corners]
     table = Table(schema="cosim.sar", spec=spec.text, seed=spec.seed)
     table.put("corners/name", np.array(cn), "1")
@@ -341,15 +435,57 @@ def calibrate(spec: SarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
         rs = sorted([r for r in results if r.get("which") == "cal" and r["corner"] == c], key=lambda r: r["idx"][0])
         dvt = np.concatenate([r["dvt"] for r in rs])
         f = np.concatenate([r["flip"] for r in rs])
-        F = offset_features(dvt, names)
-        if len(f) <= 1.5 * F.shape[1]:
+        ok = np.isfinite(f)  # a failed bench block's instances are left out (NaN in mc_flip)
+        if ok.sum() < 20:
+            raise CalibrationError(f"SAR calibration at {c}: only {ok.sum()} comparator instances measured, 20 needed")
+        F = offset_features(dvt[ok], names)
+        if ok.sum() <= 1.5 * F.shape[1]:
             F = F[:, : 1 + len(names)]
         sol = np.zeros(offset_features(dvt[:1], names).shape[1])
-        sol[: F.shape[1]] = np.linalg.lstsq(F, f, rcond=None)[0]
+        sol[: F.shape[1]] = np.linalg.lstsq(F, f[ok], rcond=None)[0]
         coefs.append(sol)
-        resid.append(float(np.sqrt(np.mean((F @ sol[: F.shape[1]] - f) ** 2))))
+        resid.append(float(np.sqrt(np.mean((F @ sol[: F.shape[1]] - f[ok]) ** 2))))
         dvts, flips = dvt, flips + [f]
     table.put("comparator/fit_coef", np.array(coefs), "V")
+    # stage 2: instances through the whole SAR at every resolution — the input-referred shift there
+    # differs from the bench's (the top plate floats: the latch's mismatch refers to the input through a
+    # lower gain), by a linear function of the instance's ΔV_T fitted here per resolution and corner
+    draws = insar_draws(spec, "cal", spec.insar_instances)
+    dvt_ins = np.array([[dv[n] for n in names] for dv in draws])
+    th_of = {(r["bits"], r["corner"]): r for r in results if r.get("tag") == "thresholds"}
+    ins_items = []
+    for ci, c in enumerate(spec.corners):
+        for b in spec.bits:
+            th = th_of[(b, c.name)]
+            guess = -(offset_features(dvt_ins, names) @ coefs[ci] - f_nom[ci]) / th["a"]
+            ins_items += [(_item_insar, (spec, b, c, "cal", i, dv, float(guess[i]), float(th["s"][0]), spice))
+                          for i, dv in enumerate(draws)]
+    ins = run_parallel(_call, [(it,) for it in ins_items], n_jobs=n_jobs,
+                       progress=progress(len(ins_items)) if progress else None, failures="record")
+    for k, r in enumerate(ins):  # a failed instance is left out of its fit (NaN in insar_shift)
+        if isinstance(r, Failed):
+            _, (_, b, c, _, i, _, guess, _, _) = ins_items[k]
+            log.warning("in-SAR instance %d at %d bits, %s failed (%s): left out of the fit", i, b, c.name, r.reason)
+            ins[k] = {"corner": c.name, "bits": b, "which": "insar-cal", "i": i, "shift": math.nan, "guess": guess}
+    table.put("insar/dvt", dvt_ins, "V")
+    for b in spec.bits:
+        shifts, cf, rs = [], [], []
+        for c in cn:
+            rows = sorted([r for r in ins if r["bits"] == b and r["corner"] == c], key=lambda r: r["i"])
+            y = np.array([r["shift"] for r in rows])
+            g = np.array([r["guess"] for r in rows])
+            ok = np.isfinite(y)
+            if ok.sum() < 12:
+                raise CalibrationError(f"SAR calibration at {c}, {b} bits: only {ok.sum()} in-SAR instances "
+                                       "measured, 12 needed")
+            F = insar_features(dvt_ins[ok], names, int(ok.sum()))
+            sol = np.linalg.lstsq(F, y[ok] - g[ok], rcond=None)[0]
+            shifts.append(y)
+            cf.append(sol)
+            rs.append(float(np.sqrt(np.mean((F @ sol - (y[ok] - g[ok])) ** 2))))
+        table.put(f"b{b}/insar_shift", np.array(shifts), "V")
+        table.put(f"b{b}/insar_coef", np.array(cf), "V")
+        table.put(f"b{b}/insar_resid_rms", np.array(rs), "V")
     table.put("comparator/fit_resid_rms", np.array(resid), "V")
     table.put("comparator/mc_dvt", dvts, "V")
     table.put("comparator/mc_flip", np.array(flips), "V")

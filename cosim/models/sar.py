@@ -6,8 +6,12 @@ numpy only.  Per resolution (as calibrated: 4 and 8 bits) and corner; anything e
   compared with the trial level (code so far + 2^c) LSB plus the decision offset ``s[j]`` of that
   cycle, measured in SPICE (the comparator's kickback, charge sharing and the array's top-plate
   parasitic make it cycle-dependent); a Monte Carlo instance shifts every decision by its
-  comparator offset, a fitted function of its devices' ΔV_T referred to the input through the
-  array's attenuation ``a``;
+  comparator offset — the bench flip point (a quadratic fit in its devices' ΔV_T, on comparator
+  instances driven by ideal sources) referred to the input through the array's attenuation ``a``,
+  plus the in-SAR correction (linear in the ΔV_T, fitted per resolution and corner on instances
+  converted by the whole SAR: with its top plate floating the latch's mismatch refers to the input
+  through a lower gain — without it, 8-bit thresholds of Monte Carlo instances missed by up to
+  0.13 LSB);
 * thresholds: the input of each code transition k, decided at the cycle of k's lowest set bit;
 * energy per conversion: the comparator's VDD energy per decision times the number of decisions,
   plus the capacitor DAC's draw from VREF and the top plate's from VCM, computed from the charge
@@ -140,6 +144,8 @@ class SarAdc:
     sigma_vt: np.ndarray
     coef: np.ndarray
     """Comparator flip point against the instance's ΔV_T (features of :func:`offset_features`)."""
+    insar_coef: np.ndarray
+    """In-SAR correction of the shift (V) against [1, ΔV_T of every device]."""
     e_cmp: float
     """Comparator VDD energy per decision (J)."""
     k_ref: float
@@ -166,9 +172,17 @@ class SarAdc:
                                   f"{len(self.devices)}")
         return offset_features(dvt, self.devices) @ self.coef
 
-    def shift(self, dvt=None) -> np.ndarray:
-        """Input-referred shift of every decision (V) of the instance(s) relative to the nominal one."""
+    def bench_shift(self, dvt=None) -> np.ndarray:
+        """The comparator's offset on the bench (ideal-source inputs) referred to the SAR's input (V)."""
         return -(self.flip(dvt) - self.f_nominal) / self.a
+
+    def shift(self, dvt=None) -> np.ndarray:
+        """Input-referred shift of every decision (V) of the instance(s) in the SAR, relative to the
+        mismatch-free one: the bench offset plus the in-SAR correction."""
+        if dvt is None:
+            return np.zeros(1)
+        x = np.atleast_2d(np.asarray(dvt, dtype=float))
+        return self.bench_shift(x) + np.concatenate([np.ones((len(x), 1)), x], axis=1) @ self.insar_coef
 
     def codes(self, vin, dvt=None) -> np.ndarray:
         """Codes of the inputs ``vin`` (V) for one instance (``dvt`` one vector, or None)."""
@@ -249,6 +263,7 @@ def load(bits: int = 8, corner: str = "nominal", path: str | Path | None = None)
                       period=float(d["t_sample"]) + bits * float(d["t_bit"]), s=t[f"{g}/s"][c], a=float(t[f"{g}/a"][c]),
                       f_nominal=float(t["comparator/f_nominal"][c]), devices=[str(x) for x in t["comparator/devices"]],
                       sigma_vt=t["comparator/sigma_vt"], coef=t["comparator/fit_coef"][c],
+                      insar_coef=t[f"{g}/insar_coef"][c],
                       e_cmp=float(t[f"{g}/e_cmp"][c]), k_ref=float(t[f"{g}/k_ref"][c]), k_cm=float(t[f"{g}/k_cm"][c]),
                       overdrive_lsb=t["comparator/overdrive_v"] / (float(d["v_ref"]) / 2**bits),
                       delay=t["comparator/delay"][c], area=float(t[f"{g}/area"]),

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calibration.sar import (BLOCK, SarSpec, _call, _item_bench, _item_delay, _item_sar, thresholds_pass)
+from ..calibration.sar import (BLOCK, SarSpec, _call, _item_bench, _item_delay, _item_insar, _item_sar, insar_draws,
+                               thresholds_pass)
 from ..config import SpiceSettings
 from ..netlist.sar import comparator_devices
 from ..parallel import item_rng, run_parallel
@@ -35,6 +36,9 @@ class SarResult:
     energy_model_j: float
     energy_spice_j: float
     mc_th_err_lsb: float = math.nan
+    """Held-out instances in the whole SAR: the largest error of the model's shift of their thresholds."""
+    cmp_offset_err_lsb: float = math.nan
+    """Held-out comparator instances on the bench: the largest error of the bench offset model."""
     sigma_model_lsb: float = math.nan
     sigma_ci_lsb: tuple = (math.nan, math.nan)
     sigma_spice_lsb: float = math.nan
@@ -73,6 +77,11 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
         items += [(_item_bench, (spec, c, "val", k, spec.val_mc_instances, spice))
                   for k in range(math.ceil(spec.val_mc_instances / BLOCK))]
         items.append((_item_delay, (spec, c, spec.val_overdrive_v, "val", spice)))
+        for b in bits:
+            m = load(b, c.name, table)
+            for i, dv in enumerate(insar_draws(spec, "val", spec.val_insar_instances)):
+                vec = np.array([dv[nm] for nm in m.devices])
+                items.append((_item_insar, (spec, b, c, "val", i, dv, float(m.shift(vec)[0]), float(m.s[0]), spice)))
     res = run_parallel(_call, [(it,) for it in items], n_jobs=n_jobs, progress=progress(len(items)) if progress else None)
     out = []
     names = [x.name for x in comparator_devices(d)]
@@ -106,11 +115,20 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
             far = np.min(np.abs(val["vin"][:, None] - th_model[None, :]), axis=1) > 0.05 * lsb
             r.extra["agree_beyond_tol"] = float(np.mean(codes_m[far] == val["codes"][far]))
             r.extra["n_beyond_tol"] = int(far.sum())
-            # Monte Carlo on the bench: predicted input-referred shift against the measured one
+            # Monte Carlo on the bench: the comparator's predicted offset against the measured one
             sh_s = -(flip - m.f_nominal) / m.a / lsb
-            sh_m = m.shift(dvt) / lsb
-            r.mc_th_err_lsb = float(np.max(np.abs(sh_m - sh_s)))
-            r.extra.update(mc_spice=sh_s, mc_model=sh_m, inl_spice=in_s, inl_model=in_m)
+            sh_m = m.bench_shift(dvt) / lsb
+            r.cmp_offset_err_lsb = float(np.max(np.abs(sh_m - sh_s)))
+            # ... and held-out instances in the whole SAR: the shift of their thresholds
+            ins = sorted([q for q in res if q.get("which") == "insar-val" and q["bits"] == b and q["corner"] == c.name],
+                         key=lambda q: q["i"])
+            dv_ins = np.array([[dv[nm] for nm in m.devices] for dv in insar_draws(spec, "val", len(ins))])
+            ins_s = np.array([q["shift"] for q in ins]) / lsb
+            ins_m = m.shift(dv_ins) / lsb
+            r.mc_th_err_lsb = float(np.max(np.abs(ins_m - ins_s)))
+            r.extra.update(mc_spice=ins_s, mc_model=ins_m, bench_spice=sh_s, bench_model=sh_m, inl_spice=in_s,
+                           inl_model=in_m, n_insar=len(ins),
+                           mc_th_err_bench_only_lsb=float(np.max(np.abs(m.bench_shift(dv_ins) / lsb - ins_s))))
             n = len(sh_s)
             s_sp = float(np.std(sh_s, ddof=1))
             from scipy.stats import chi2
@@ -118,7 +136,11 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
             r.sigma_spice_lsb = s_sp
             r.sigma_ci_lsb = (s_sp * math.sqrt((n - 1) / chi2.ppf(0.975, n - 1)),
                               s_sp * math.sqrt((n - 1) / chi2.ppf(0.025, n - 1)))
-            r.sigma_model_lsb = float(np.std(m.shift(m.draw_dvt(item_rng(spec.seed, "sar-sigma"), 20000)) / lsb))
+            # the comparator's offset sigma (the bench's instances) against the model's bench offset; the
+            # in-SAR sigma (correction included) is reported beside it
+            draws = m.draw_dvt(item_rng(spec.seed, "sar-sigma"), 20000)
+            r.sigma_model_lsb = float(np.std(m.bench_shift(draws)) / lsb)
+            r.extra["sigma_insar_model_lsb"] = float(np.std(m.shift(draws)) / lsb)
             if b == min(bits):
                 agree_mc = []
                 for i in range(spec.val_mc_sar_instances):
@@ -153,6 +175,7 @@ def checks_for(results: list[SarResult]) -> list[Check]:
                 Check.at_most(f"code_disagreement_beyond_0.05lsb/{key}", 1 - r.extra["agree_beyond_tol"], 0.001),
                 Check.at_most(f"energy_rel_err/{key}", r.energy_err, 0.05),
                 Check.at_most(f"mc_threshold_err_lsb/{key}", r.mc_th_err_lsb, 0.05),
+                Check.at_most(f"comparator_offset_err_lsb/{key}", r.cmp_offset_err_lsb, 0.05),
                 Check.at_most(f"offset_sigma_outside_ci_lsb/{key}",
                               max(r.sigma_ci_lsb[0] - r.sigma_model_lsb, r.sigma_model_lsb - r.sigma_ci_lsb[1], 0.0), 0.0)]
         if not math.isnan(r.mc_code_agree):
@@ -164,11 +187,14 @@ def checks_for(results: list[SarResult]) -> list[Check]:
 
 def format_table(results: list[SarResult]) -> str:
     rows = [f"{'bits':>4} {'corner':<8} {'th err':>8} {'DNL d':>7} {'INL d':>7} {'codes':>8} {'+-1':>7} {'E model':>9} "
-            f"{'E spice':>9} {'E err':>6} {'MC th':>7} {'sigma':>7} {'SPICE CI':>15} {'MC codes':>8} {'delay':>6}"]
+            f"{'E spice':>9} {'E err':>6} {'MC th':>7} {'no corr':>7} {'bench':>7} {'sigma':>7} {'SPICE CI':>15} "
+            f"{'MC codes':>8} {'delay':>6}"]
     for r in results:
         rows.append(f"{r.bits:>4} {r.corner:<8} {r.th_err_lsb:8.4f} {r.dnl_diff_lsb:7.4f} {r.inl_diff_lsb:7.4f} "
                     f"{r.code_agree:8.2%} {r.extra['within_1lsb']:7.2%} {r.energy_model_j * 1e15:7.1f}fJ "
-                    f"{r.energy_spice_j * 1e15:7.1f}fJ {r.energy_err:6.1%} {r.mc_th_err_lsb:7.4f} {r.sigma_model_lsb:7.3f} "
+                    f"{r.energy_spice_j * 1e15:7.1f}fJ {r.energy_err:6.1%} {r.mc_th_err_lsb:7.4f} "
+                    f"{r.extra.get('mc_th_err_bench_only_lsb', math.nan):7.4f} {r.cmp_offset_err_lsb:7.4f} "
+                    f"{r.sigma_model_lsb:7.3f} "
                     f"[{r.sigma_ci_lsb[0]:.3f},{r.sigma_ci_lsb[1]:.3f}] "
                     + (f"{r.mc_code_agree:8.2%}" if not math.isnan(r.mc_code_agree) else f"{'-':>8}")
                     + f" {r.delay_err:6.1%}")
@@ -190,9 +216,9 @@ def plot(results: list[SarResult], path) -> Path:
         b.plot(k / len(k), r.extra["inl_model"], ":", lw=0.8, label=f"{r.bits}b {r.corner} model")
     lim = a.get_xlim()
     a.plot(lim, lim, "k-", lw=0.5)
-    a.set_xlabel("offset of a held-out instance, SPICE (LSB)")
-    a.set_ylabel("offset, behavioral model (LSB)")
-    a.set_title("Comparator Monte Carlo instances")
+    a.set_xlabel("threshold shift of a held-out instance in the SAR, SPICE (LSB)")
+    a.set_ylabel("shift, behavioral model (LSB)")
+    a.set_title("Monte Carlo instances in the whole SAR")
     a.legend(fontsize=6, markerscale=3)
     b.set_xlabel("code transition / full scale")
     b.set_ylabel("INL (LSB)")
@@ -277,9 +303,12 @@ def write_report(results: list[SarResult], checks: list[Check], path, *, table=N
              "sar-cdac` (calibration/adc_sar.h5).  Columns: worst decision-offset (threshold) error against a "
              "held-out SPICE measurement on another input grid, the largest DNL and INL differences, codes equal "
              "(and within 1 LSB) on held-out random inputs, mean energy per conversion model / SPICE, the worst "
-             "predicted Monte Carlo offset error over the held-out comparator instances, the model's offset sigma "
-             "and the 95 % interval of the SPICE instances' sigma, codes equal for held-out instances through the "
-             "whole SAR, and the worst delay error at overdrives >= 0.1 LSB.", "", "```", format_table(results), "```",
+             "threshold-shift error of held-out Monte Carlo instances converted by the whole SAR (MC th; "
+             "'no corr': the same without the in-SAR correction, i.e. the comparator's bench offset alone), the "
+             "worst comparator-offset error on the bench (ideal-source inputs, 200 held-out instances), the model's "
+             "comparator offset sigma and the 95 % interval of the bench instances' sigma, codes equal for held-out "
+             "instances through the whole SAR (lowest resolution), and the worst delay error at overdrives >= 0.1 "
+             "LSB.", "", "```", format_table(results), "```",
              ""]
     failed = [c for c in checks if not c.passed]
     lines += [f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed."]
