@@ -59,7 +59,8 @@ class Journal:
         self.reused = 0
 
     def __len__(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM points").fetchone()[0])
+        """Finished points (a failed point's row records its reason; it is run again on --resume)."""
+        return int(self.db.execute("SELECT count(*) FROM points WHERE status = 'ok'").fetchone()[0])
 
     def get(self, key: str) -> tuple[bool, Any, list]:
         """(found, result, the fault events recorded with it) of a finished point."""

@@ -74,13 +74,16 @@ def _indexed_call(fn: Callable, i: int, args: tuple, marks: str | None = None,
     """(index, result, the fault events it recorded) of one item, run where the worker is; with
     ``record``, an item raising a CosimError returns a :class:`Failed` in its result's place."""
     from . import events
-    from .errors import CosimError
+    from .errors import BackendUnavailableError, CosimError
 
     if marks:  # the item has started in this worker: after a worker dies, these are the suspects
         open(os.path.join(marks, str(i)), "w").close()
     events.drain()
     try:
         res = _pinned_call(fn, args)
+    except BackendUnavailableError:  # no SPICE at all is not a fault of this point: the run stops
+        events.drain()
+        raise
     except CosimError as exc:
         ev = events.drain()
         if not record:
@@ -157,10 +160,12 @@ def run_parallel(
     def _guarded(call, i):
         if failures != "record":
             return call()
-        from .errors import CosimError
+        from .errors import BackendUnavailableError, CosimError
 
         try:
             return call()
+        except BackendUnavailableError:
+            raise
         except CosimError as exc:
             return i, Failed(_reason(exc)), []
 

@@ -162,7 +162,7 @@ def test_table_without_the_in_sar_correction_is_refused(sar_table, tmp_path):
     old = tmp_path / "old.h5"
     old.write_bytes(path.read_bytes())
     with h5py.File(old, "a") as f:
-        del f["b4/insar_coef"]
+        del f["data/b4/insar_coef"]
     with pytest.raises(CalibrationError, match="no dataset .b4/insar_coef.*regenerate"):
         load(4, "nominal", old)
 
