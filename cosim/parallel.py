@@ -150,24 +150,12 @@ def run_parallel(
 
     def results():
         if "client" in _SCHEDULER:
-            yield from _dask_tolerant(fn, items, todo, _guarded, failures == "record")
+            yield from _dask_tolerant(fn, items, todo, failures == "record")
         elif n_jobs == 1:
             for i in todo:
-                yield _guarded(lambda: _indexed_call(fn, i, items[i], None, failures == "record"), i)
+                yield _indexed_call(fn, i, items[i], None, failures == "record")
         else:
-            yield from _crash_tolerant(fn, items, todo, n_jobs, backend, _guarded, failures == "record")
-
-    def _guarded(call, i):
-        if failures != "record":
-            return call()
-        from .errors import BackendUnavailableError, CosimError
-
-        try:
-            return call()
-        except BackendUnavailableError:
-            raise
-        except CosimError as exc:
-            return i, Failed(_reason(exc)), []
+            yield from _crash_tolerant(fn, items, todo, n_jobs, backend, failures == "record")
 
     def finished():
         yield from (None for _ in range(len(items) - len(todo)))  # reused from the journal
@@ -193,7 +181,7 @@ def run_parallel(
     return out
 
 
-def _dask_tolerant(fn, items, todo, guarded, record: bool):
+def _dask_tolerant(fn, items, todo, record: bool):
     """The items on the dask cluster, one future each (every thread of every worker), taken as they
     complete so that each result is journaled the moment it exists.  The scheduler itself reruns the
     tasks of a worker that dies; a task that has killed ``distributed.scheduler.allowed-failures`` + 1
@@ -203,7 +191,6 @@ def _dask_tolerant(fn, items, todo, guarded, record: bool):
     Parallel call whose task exhausted its allowed failures waited forever instead of raising.)"""
     from distributed import KilledWorker, as_completed
 
-    from .errors import SimulationError
 
     client = _SCHEDULER["client"]
     futures = {client.submit(_indexed_call, fn, i, items[i], None, record, pure=False): i for i in todo}
@@ -213,15 +200,14 @@ def _dask_tolerant(fn, items, todo, guarded, record: bool):
             try:
                 r = fut.result()
             except KilledWorker:
-                r = guarded(lambda: _raise(SimulationError(
-                    f"work item {i} killed every dask worker it ran on (a crash in ngspice, or the process was "
-                    "killed)")), i)
+                r = _lost(i, f"work item {i} killed every dask worker it ran on (a crash in ngspice, or the process "
+                             "was killed)", record)
             yield r
     finally:  # a raised failure (or Ctrl-C) leaves nothing of this run queued on the cluster
         client.cancel(list(futures))
 
 
-def _crash_tolerant(fn, items, todo, n_jobs, backend, guarded, record: bool):
+def _crash_tolerant(fn, items, todo, n_jobs, backend, record: bool):
     """Local joblib workers; after a worker death, the started-but-unfinished items are rerun one at a
     time (each in a worker process of a restarted pool), then the rest continue in the pool."""
     from joblib import Parallel, delayed
@@ -254,18 +240,22 @@ def _crash_tolerant(fn, items, todo, n_jobs, backend, guarded, record: bool):
                 try:
                     # in a worker process (n_jobs=1 would run it here, where a crash takes the whole run down)
                     one = [delayed(_indexed_call)(fn, i, items[i], None, record)]
-                    r = guarded(lambda: Parallel(n_jobs=2, backend=backend)(one)[0], i)
+                    r = Parallel(n_jobs=2, backend=backend)(one)[0]
                 except TerminatedWorkerError:
                     crashes[i] = crashes.get(i, 0) + 1
                     if crashes[i] <= CRASH_RETRIES:
                         continue  # it stays in the next round
-                    r = guarded(lambda: _raise(SimulationError(
-                        f"work item {i} killed its worker {crashes[i]} times (a crash in ngspice, or the "
-                        "process was killed)")), i)
+                    r = _lost(i, f"work item {i} killed its worker {crashes[i]} times (a crash in ngspice, or the "
+                                 "process was killed)", record)
                 done.add(i)
                 yield r
             left = [i for i in left if i not in done]
 
 
-def _raise(exc: Exception):
-    raise exc
+def _lost(i: int, reason: str, record: bool) -> tuple[int, Failed, list]:
+    """The result slot of an item that took its workers down: a Failed (``record``), or raised."""
+    if not record:
+        from .errors import SimulationError
+
+        raise SimulationError(reason)
+    return i, Failed(reason), []

@@ -65,23 +65,7 @@ def test_dask_worker_deaths_cost_only_their_items(tmp_path, fragile_cluster):
     an item that kills every worker it lands on is recorded as failed (or raised) and the others finish."""
     from cosim.errors import SimulationError
     from cosim.parallel import Failed, run_parallel, use_scheduler
-
-    def dies_once(i, marker):
-        import os
-        import signal
-
-        if i == 3 and not os.path.exists(marker):
-            open(marker, "w").close()
-            os.kill(os.getpid(), signal.SIGKILL)
-        return i * 10
-
-    def always_dies(i):
-        import os
-        import signal
-
-        if i == 2:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return i * 10
+    from test_parallel import _always_dies as always_dies, _dies_once as dies_once
 
     use_scheduler(fragile_cluster.scheduler_address)
     try:

@@ -326,17 +326,6 @@ def _item_insar(spec: SarSpec, bits: int, corner: Corner, which: str, i: int, de
     return {"corner": corner.name, "bits": bits, "which": f"insar-{which}", "i": i, "shift": sh, "guess": guess}
 
 
-def insar_features(dvt: np.ndarray, names: list[str], n_fit: int | None = None) -> np.ndarray:
-    """[1, ΔV_T of every device] — or, when fewer than 1.5x as many instances as those features are
-    fitted, [1, ΔV_T of the tail, input pair and latch] (the other columns zero)."""
-    x = np.atleast_2d(dvt)
-    F = np.concatenate([np.ones((len(x), 1)), x], axis=1)
-    if n_fit is not None and n_fit <= 1.5 * F.shape[1]:
-        keep = [0] + [1 + k for k, nm in enumerate(names) if nm in ("MT", "M1", "M2", "M3", "M4", "M5", "M6")]
-        F[:, [k for k in range(F.shape[1]) if k not in keep]] = 0.0
-    return F
-
-
 def _item_nominal_flip(spec: SarSpec, corner: Corner, spice: SpiceSettings) -> dict:
     return {"corner": corner.name, "which": "nominal",
             "flip": float(flip_points(spec.design, corner, [{}], 2 * spec.mc_cycles, spice)[0])}
@@ -394,7 +383,7 @@ def settle_failures(spec: SarSpec, items: list, results: list) -> list:
 def calibrate(spec: SarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: int = 1, progress=None,
               spec_path: Path | None = None) -> Table:
     """Run the whole SAR calibration and return the table (not yet written)."""
-    from ..models.sar import offset_features
+    from ..models.sar import insar_features, offset_features
 
     t0 = time.perf_counter()
     d = spec.design

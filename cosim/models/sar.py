@@ -182,7 +182,7 @@ class SarAdc:
         if dvt is None:
             return np.zeros(1)
         x = np.atleast_2d(np.asarray(dvt, dtype=float))
-        return self.bench_shift(x) + np.concatenate([np.ones((len(x), 1)), x], axis=1) @ self.insar_coef
+        return self.bench_shift(x) + insar_features(x, self.devices) @ self.insar_coef
 
     def codes(self, vin, dvt=None) -> np.ndarray:
         """Codes of the inputs ``vin`` (V) for one instance (``dvt`` one vector, or None)."""
@@ -232,6 +232,17 @@ def offset_features(dvt: np.ndarray, names: list[str]) -> np.ndarray:
     xm = x[:, main]
     iu, ju = np.triu_indices(len(main))
     return np.concatenate([np.ones((len(x), 1)), x, xm[:, iu] * xm[:, ju]], axis=1)
+
+
+def insar_features(dvt: np.ndarray, names: list[str], n_fit: int | None = None) -> np.ndarray:
+    """[1, ΔV_T of every device] — or, when fewer than 1.5x as many instances as those features are
+    fitted, [1, ΔV_T of the tail, input pair and latch] (the other columns zero)."""
+    x = np.atleast_2d(dvt)
+    F = np.concatenate([np.ones((len(x), 1)), x], axis=1)
+    if n_fit is not None and n_fit <= 1.5 * F.shape[1]:
+        keep = [0] + [1 + k for k, nm in enumerate(names) if nm in ("MT", "M1", "M2", "M3", "M4", "M5", "M6")]
+        F[:, [k for k in range(F.shape[1]) if k not in keep]] = 0.0
+    return F
 
 
 def default_table_path() -> Path:

@@ -60,6 +60,9 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
     cs = [c for c in spec.corners if corners is None or c.name in corners]
     d = spec.design
     held = spec.__class__(**{**spec.__dict__, "points_per_cycle": spec.points_per_cycle + 1})  # another grid
+    names = [x.name for x in comparator_devices(d)]
+    val_draws = insar_draws(spec, "val", spec.val_insar_instances)  # held-out instances in the whole SAR
+    dv_ins = np.array([[dv[nm] for nm in names] for dv in val_draws])
     items = []
     for c in cs:
         for b in bits:
@@ -79,12 +82,10 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
         items.append((_item_delay, (spec, c, spec.val_overdrive_v, "val", spice)))
         for b in bits:
             m = load(b, c.name, table)
-            for i, dv in enumerate(insar_draws(spec, "val", spec.val_insar_instances)):
-                vec = np.array([dv[nm] for nm in m.devices])
-                items.append((_item_insar, (spec, b, c, "val", i, dv, float(m.shift(vec)[0]), float(m.s[0]), spice)))
+            items += [(_item_insar, (spec, b, c, "val", i, dv, float(m.shift(dv_ins[i])[0]), float(m.s[0]), spice))
+                      for i, dv in enumerate(val_draws)]
     res = run_parallel(_call, [(it,) for it in items], n_jobs=n_jobs, progress=progress(len(items)) if progress else None)
     out = []
-    names = [x.name for x in comparator_devices(d)]
     for c in cs:
         bench = sorted([r for r in res if r.get("which") == "val" and r["corner"] == c.name], key=lambda r: r["idx"][0])
         dvt = np.concatenate([r["dvt"] for r in bench])
@@ -122,7 +123,6 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
             # ... and held-out instances in the whole SAR: the shift of their thresholds
             ins = sorted([q for q in res if q.get("which") == "insar-val" and q["bits"] == b and q["corner"] == c.name],
                          key=lambda q: q["i"])
-            dv_ins = np.array([[dv[nm] for nm in m.devices] for dv in insar_draws(spec, "val", len(ins))])
             ins_s = np.array([q["shift"] for q in ins]) / lsb
             ins_m = m.shift(dv_ins) / lsb
             r.mc_th_err_lsb = float(np.max(np.abs(ins_m - ins_s)))
