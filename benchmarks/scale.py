@@ -1,11 +1,19 @@
 """Sweep throughput: SPICE points per second with 1 and 2 local workers and on a two-worker dask cluster.
 
-    .venv/bin/python benchmarks/scale.py [--points 12] [--size 52] [--repeats 2]   # ~3 min on 2 cores
+    .venv/bin/python benchmarks/scale.py [--kind sar|crossbar] [--points 24] [--repeats 2]   # ~4 min on 2 cores
 
-One point is a DC sweep of ``--inputs`` input vectors through a passive ``--size`` x ``--size``
-crossbar with 1 ohm wire segments (ngspice, subprocess backend) — about a second or more each on
-this machine at the defaults (the point's own time is printed).  The same points run through
-:func:`cosim.parallel.run_parallel` three ways in one run: ``n_jobs=1``, ``n_jobs=2`` (loky), and a
+Two kinds of point, both about a second or more each on this machine at the defaults (the point's
+own time is printed):
+
+* ``sar`` (default) — the calibration's own heaviest kind of point: a transient of the 8-bit SAR
+  ADC (BSIM4 devices, capacitor DAC) converting ``--inputs`` inputs (default 12), as
+  ``cosim calibrate adc`` runs it (ngspice, subprocess backend, the default).
+* ``crossbar`` — a DC sweep of ``--inputs`` input vectors (default 8) through a passive ``--size`` x
+  ``--size`` crossbar with 1 ohm wire segments (ngspice, subprocess backend).  Two of these at
+  once ran each about 15 % slower than one alone here (1.72x in results/scale_crossbar.txt) — a large
+  sparse matrix (2 x 52 x 52 nodes), presumably contending for the shared cache and memory.
+
+The same points run through :func:`cosim.parallel.run_parallel` three ways in one run: ``n_jobs=1``, ``n_jobs=2`` (loky), and a
 dask.distributed LocalCluster of two single-threaded worker processes on loopback
 (``--scheduler`` in the CLI), alternating, best of ``--repeats`` rounds each; the results are
 compared (identical) and the speed-ups printed.
@@ -23,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def point(size: int, inputs: int, seed: int):
+def crossbar_point(size: int, inputs: int, seed: int):
     import numpy as np
 
     from cosim.netlist import CrossbarParams, Inputs, render_crossbar
@@ -37,24 +45,45 @@ def point(size: int, inputs: int, seed: int):
     return np.concatenate([np.real(res.vectors[k]).ravel() for k in sorted(res.vectors)])
 
 
+def sar_point(inputs: int, seed: int):
+    import numpy as np
+
+    from cosim.calibration.sar import convert
+    from cosim.netlist.adc import Corner
+    from cosim.netlist.sar import SarDesign
+
+    d = SarDesign()
+    vin = np.linspace(0.02, 0.98, inputs) * d.v_ref + 1e-4 * seed
+    out = convert(d, 8, Corner("nominal", 27.0), vin)
+    return np.concatenate([out["codes"].astype(float), out["e_vdd"], out["e_vref"], out["e_vcm"]])
+
+
 def main() -> None:
     import numpy as np
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--points", type=int, default=12)
-    ap.add_argument("--size", type=int, default=52)
-    ap.add_argument("--inputs", type=int, default=8)
+    ap.add_argument("--kind", choices=("sar", "crossbar"), default="sar")
+    ap.add_argument("--points", type=int, default=24)
+    ap.add_argument("--size", type=int, default=52, help="crossbar rows = columns (--kind crossbar)")
+    ap.add_argument("--inputs", type=int, default=None, help="inputs per point (default: 12 sar, 8 crossbar)")
     ap.add_argument("--repeats", type=int, default=2)
     a = ap.parse_args()
 
     from cosim.parallel import run_parallel, use_scheduler
 
-    items = [(a.size, a.inputs, k) for k in range(a.points)]
+    if a.kind == "sar":
+        a.inputs = a.inputs or 12
+        fn, items = sar_point, [(a.inputs, k) for k in range(a.points)]
+        what = f"a transient of the 8-bit SAR ADC converting {a.inputs} inputs (ngspice subprocess)"
+    else:
+        a.inputs = a.inputs or 8
+        fn, items = crossbar_point, [(a.size, a.inputs, k) for k in range(a.points)]
+        what = (f"a {a.inputs}-vector DC sweep of a {a.size} x {a.size} passive crossbar "
+                "(1 ohm segments, ngspice subprocess)")
     t0 = time.perf_counter()
-    point(*items[0])
+    fn(*items[0])
     t_one = time.perf_counter() - t0
-    print(f"{a.points} points, each a {a.inputs}-vector DC sweep of a {a.size} x {a.size} passive crossbar "
-          f"(1 ohm segments): {t_one:.2f} s for one point alone\n")
+    print(f"{a.points} points, each {what}: {t_one:.2f} s for one point alone\n")
     from distributed import LocalCluster
 
     # the three ways alternate, and each keeps its best of --repeats rounds: this machine's speed drifts
@@ -70,9 +99,9 @@ def main() -> None:
                 use_scheduler(addr)
                 try:
                     if addr and label not in best:
-                        run_parallel(point, items[:2])  # workers warm (imports), as the local pool is after its first run
+                        run_parallel(fn, items[:2])  # workers warm (imports), as the local pool is after its first run
                     t0 = time.perf_counter()
-                    out = run_parallel(point, items, **kw)
+                    out = run_parallel(fn, items, **kw)
                     dt = time.perf_counter() - t0
                 finally:
                     use_scheduler(None)
