@@ -10,11 +10,11 @@ own time is printed):
   ``cosim calibrate adc`` runs it (ngspice, subprocess backend, the default).
 * ``crossbar`` — a DC sweep of ``--inputs`` input vectors (default 8) through a passive ``--size`` x
   ``--size`` crossbar with 1 ohm wire segments (ngspice, subprocess backend).  Two of these at
-  once ran each about 15 % slower than one alone here (1.72x in results/scale_crossbar.txt) — a large
-  sparse matrix (2 x 52 x 52 nodes), presumably contending for the shared cache and memory.
+  once each run slower than one alone (results/scale_crossbar.txt) — a large sparse matrix
+  (2 x 52 x 52 nodes), presumably contending for the shared cache and memory.
 
-The same points run through :func:`cosim.parallel.run_parallel` three ways in one run: ``n_jobs=1``, ``n_jobs=2`` (loky), and a
-dask.distributed LocalCluster of two single-threaded worker processes on loopback
+The same points run through :func:`cosim.parallel.run_parallel` three ways in one run: ``n_jobs=1``,
+``n_jobs=2`` (loky), and a dask.distributed LocalCluster of two single-threaded worker processes on loopback
 (``--scheduler`` in the CLI), alternating, best of ``--repeats`` rounds each; the results are
 compared (identical) and the speed-ups printed.
 Target (issue 7): >= 1.8x from 1 to 2 workers for points of a second or more.

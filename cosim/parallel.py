@@ -191,7 +191,6 @@ def _dask_tolerant(fn, items, todo, record: bool):
     Parallel call whose task exhausted its allowed failures waited forever instead of raising.)"""
     from distributed import KilledWorker, as_completed
 
-
     client = _SCHEDULER["client"]
     futures = {client.submit(_indexed_call, fn, i, items[i], None, record, pure=False): i for i in todo}
     try:
