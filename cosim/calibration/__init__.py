@@ -38,6 +38,18 @@ def read_corners(sweep: dict, quick: dict, path: Path):
     return corners
 
 
+def per_bits(value, bits: tuple[int, ...], what: str, cast=float) -> dict:
+    """A spec value for every resolution: one value for all, or a table {bits: value} that names each
+    of ``bits`` (a missing one is a ValueError, which the spec readers report as a bad value)."""
+    if isinstance(value, dict):
+        out = {int(k): cast(v) for k, v in value.items()}
+        missing = [b for b in bits if b not in out]
+        if missing:
+            raise ValueError(f"{what} names no value for {missing} bits")
+        return out
+    return {b: cast(value) for b in bits}
+
+
 def stamp_sources(table, backend: str, templates, spec_path: str | Path | None, spec_name: str) -> None:
     """Provenance: the ngspice version, the SHA-256 of every template / model card (paths under
     netlists/) and of the sweep spec (project-relative, or absolute for a spec outside the project)."""

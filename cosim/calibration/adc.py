@@ -9,7 +9,11 @@ Work items (joblib, one ngspice run each):
   supply current and the column clamp voltage against input current.
 * ``delay`` — transient step across one comparator's threshold with a given overdrive, rising
   (from zero input) and falling (from full scale): the time from the input edge to the output
-  crossing VDD/2.
+  crossing VDD/2.  Also from near starts (``near_start_lsb`` on the other side of the threshold,
+  at ``near_overdrive_lsb``): a decision starting close to its threshold is faster, but far less
+  than a single pole from the far start predicts — the comparator node starts at its rail either
+  way, and only the front end's swing is shorter (measured at 85 °C, 2-bit: 2.6 ns from 0.05 LSB
+  at 0.05 LSB overdrive where a single pole predicts 0.8 ns).
 * ``noise`` — ngspice ``.noise`` at each comparator's node with the input at its threshold: the
   input-referred rms noise (1 MHz - 100 GHz) and the white input density.
 * ``energy`` — transient of random conversions at the conversion period: supply energy, from which
@@ -35,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import SpiceSettings
-from . import read_corners, read_sweep_spec, stamp_sources
+from . import per_bits, read_corners, read_sweep_spec, stamp_sources
 from ..errors import CalibrationError, ConfigError
 from ..netlist.adc import (FLASH_BITS, AdcDesign, Corner, DacDesign, DcSweep, Levels, area_estimate, design_for,
                            devices, draw_mismatch,
@@ -58,13 +62,19 @@ class AdcSpec:
     corners: tuple[Corner, ...]
     dc_step_lsb: float
     mc_instances: int
-    period: float
+    period: dict
+    """Conversion period per resolution, s: {bits: period}."""
     overdrive_lsb: tuple[float, ...]
+    near_start_lsb: tuple[float, ...]
+    """Start distances (LSB, on the other side of the threshold) of the near-start delay grid."""
+    near_overdrive_lsb: tuple[float, ...]
     energy_conversions: int
     trim_iterations: int
     val_mc_instances: int
     val_inputs: int
     val_overdrive_lsb: tuple[float, ...]
+    val_near: tuple[tuple[float, float], ...]
+    """Held-out near-start delays: (start distance, overdrive) in LSB."""
     val_conversions: int
     val_instances_tran: int
     dac: "DacDesign"
@@ -96,11 +106,14 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> AdcSpec
             text=text, seed=int(d["seed"]), design=AdcDesign.from_dict(d.get("design", {})),
             bits=tuple(int(b) for b in q.get("bits", sw["bits"])), corners=corners,
             dc_step_lsb=float(sw["dc_step_lsb"]), mc_instances=int(q.get("mc_instances", sw["mc_instances"])),
-            period=float(sw["period"]), overdrive_lsb=tuple(float(x) for x in q.get("overdrive_lsb", sw["overdrive_lsb"])),
+            period=per_bits(sw["period"], tuple(int(b) for b in q.get("bits", sw["bits"])), "period"), overdrive_lsb=tuple(float(x) for x in q.get("overdrive_lsb", sw["overdrive_lsb"])),
             energy_conversions=int(sw["energy_conversions"]), trim_iterations=int(sw["trim_iterations"]),
             val_mc_instances=int(q.get("mc_instances", va.get("mc_instances", 200))),
             val_inputs=int(va.get("inputs", 2000)),
+            near_start_lsb=tuple(float(x) for x in q.get("near_start_lsb", sw["near_start_lsb"])),
+            near_overdrive_lsb=tuple(float(x) for x in q.get("near_overdrive_lsb", sw["near_overdrive_lsb"])),
             val_overdrive_lsb=tuple(float(x) for x in va.get("overdrive_lsb", [0.15, 0.3, 0.7, 1.5])),
+            val_near=tuple((float(a), float(b)) for a, b in va.get("near_delays", [])),
             val_conversions=int(va.get("conversions", 40)), val_instances_tran=int(va.get("instances_tran", 4)),
             dac=DacDesign.from_dict(dd.get("design", {})), dac_sizes=tuple(int(x) for x in dd["sizes"]),
             dac_densities=tuple(float(x) for x in dd["densities"]),
@@ -112,6 +125,10 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> AdcSpec
         )
         for b in spec.bits:
             spec.design_for(b)  # an unknown or bad override field is a ConfigError now
+        shared = sorted({f for over in spec.design_by_bits.values() for f in over} & {"vdd", "i_lsb"})
+        if shared:
+            raise ConfigError(f"sweep spec {path}: design_by_bits may not change {', '.join(shared)} (the corners' "
+                              "supply and the crossbar's LSB are the same for every resolution)")
     except KeyError as exc:
         raise ConfigError(f"sweep spec {path} lacks {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
@@ -128,10 +145,15 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> AdcSpec
         raise ConfigError(f"sweep spec {path}: dc_step_lsb must lie in (0, 0.05]")
     if spec.mc_instances < 20 or spec.val_mc_instances < 20:
         raise ConfigError(f"sweep spec {path}: need at least 20 Monte Carlo instances")
-    if not (spec.period > 0 and all(x > 0 for x in spec.overdrive_lsb + spec.val_overdrive_lsb)):
+    if not (min(spec.period.values()) > 0 and all(x > 0 for x in spec.overdrive_lsb + spec.val_overdrive_lsb)):
         raise ConfigError(f"sweep spec {path}: period and overdrives must be > 0")
-    if len(spec.overdrive_lsb) < 2:
-        raise ConfigError(f"sweep spec {path}: need at least 2 overdrive points")
+    if len(spec.overdrive_lsb) < 2 or len(spec.near_overdrive_lsb) < 2 or not spec.near_start_lsb:
+        raise ConfigError(f"sweep spec {path}: need at least 2 overdrive points, 2 near-start overdrives and a "
+                          "near start")
+    if any(x <= 0 for x in spec.near_start_lsb + spec.near_overdrive_lsb) or \
+            list(spec.near_start_lsb) != sorted(set(spec.near_start_lsb)) or \
+            list(spec.near_overdrive_lsb) != sorted(set(spec.near_overdrive_lsb)):
+        raise ConfigError(f"sweep spec {path}: near_start_lsb and near_overdrive_lsb must be increasing and > 0")
     return spec
 
 
@@ -180,18 +202,21 @@ def _item_dc(spec: AdcSpec, bits: int, corner: Corner, trim, which: str, i: int,
 
 
 def step_delay(design: AdcDesign, bits: int, corner: Corner, k: int, threshold: float, overdrive: float,
-               direction: str, *, trim=None, delvto=None, t_wait: float | None = None,
+               direction: str, *, trim=None, delvto=None, t_wait: float | None = None, start: float | None = None,
                spice: SpiceSettings = SpiceSettings()) -> dict:
     """Delay of comparator ``k`` for an input step across ``threshold`` (A) by ``overdrive`` (A):
-    ``rise`` steps from zero input, ``fall`` from full scale (2^bits LSB).  Also the supply energy."""
+    ``rise`` steps from ``start`` (A; default zero input), ``fall`` from ``start`` (default full
+    scale, 2^bits LSB); the start is held for ``t_wait`` first."""
     if t_wait is None:  # long enough for the slowest decisions (about 8 ns at 0.01 LSB)
         t_wait = 40e-9 if overdrive < 0.04 * design.i_lsb else 12e-9
     if direction == "rise":
-        levels = (0.0, threshold + overdrive)
+        levels = (0.0 if start is None else start, threshold + overdrive)
     elif direction == "fall":
-        levels = (2**bits * design.i_lsb, threshold - overdrive)
+        levels = (2**bits * design.i_lsb if start is None else start, threshold - overdrive)
     else:
         raise ConfigError(f"direction must be rise or fall, not {direction!r}")
+    if (levels[0] - threshold) * (levels[1] - threshold) >= 0:
+        raise ConfigError("the step must start on the other side of the threshold")
     an = Levels(levels=levels, period=t_wait)
     res = get_backend(spice.backend).run(render_adc(design, bits, an, corner=corner, trim=trim, delvto=delvto),
                                          timeout=spice.timeout)
@@ -207,12 +232,19 @@ def step_delay(design: AdcDesign, bits: int, corner: Corner, k: int, threshold: 
     return {"delay": float(tc - t_wait - an.t_edge / 2)}
 
 
+def near_start(design: AdcDesign, bits: int, threshold: float, sd_lsb: float, direction: str) -> float:
+    """The start (A) ``sd_lsb`` below (rise) or above (fall) ``threshold``, kept within 0 .. full scale."""
+    sign = -1.0 if direction == "rise" else 1.0
+    return float(np.clip(threshold + sign * sd_lsb * design.i_lsb, 0.0, 2**bits * design.i_lsb))
+
+
 def _item_delay(spec: AdcSpec, bits: int, corner: Corner, trim, thresholds, k: int, od_lsb: float,
-                direction: str, spice: SpiceSettings) -> dict:
-    out = step_delay(spec.design_for(bits), bits, corner, k, float(thresholds[k - 1]), od_lsb * spec.design.i_lsb,
-                     direction,
-                     trim=trim, spice=spice)
-    return {"bits": bits, "corner": corner.name, "k": k, "od": od_lsb, "direction": direction, **out}
+                direction: str, spice: SpiceSettings, sd_lsb: float | None = None) -> dict:
+    d = spec.design_for(bits)
+    th = float(thresholds[k - 1])
+    start = None if sd_lsb is None else near_start(d, bits, th, sd_lsb, direction)
+    out = step_delay(d, bits, corner, k, th, od_lsb * d.i_lsb, direction, trim=trim, start=start, spice=spice)
+    return {"bits": bits, "corner": corner.name, "k": k, "od": od_lsb, "direction": direction, "sd": sd_lsb, **out}
 
 
 def conversions(design: AdcDesign, bits: int, corner: Corner, levels: np.ndarray, period: float, *, trim=None,
@@ -298,8 +330,8 @@ def _item_dac(spec: AdcSpec, corner: Corner, n: int, density: float, key: str, s
 
 def _item_energy(spec: AdcSpec, bits: int, corner: Corner, trim, spice: SpiceSettings) -> dict:
     rng = item_rng(spec.seed, "energy", bits, corner.name)
-    levels = rng.uniform(0, 2**bits * spec.design.i_lsb, spec.energy_conversions)
-    out = conversions(spec.design_for(bits), bits, corner, levels, spec.period, trim=trim, spice=spice)
+    levels = rng.uniform(0, 2**bits * spec.design_for(bits).i_lsb, spec.energy_conversions)
+    out = conversions(spec.design_for(bits), bits, corner, levels, spec.period[bits], trim=trim, spice=spice)
     return {"bits": bits, "corner": corner.name, "levels": levels, **out}
 
 
@@ -366,9 +398,12 @@ def calibrate(spec: AdcSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
             items += [(_item_dc, (spec, b, c, trims[b][0], "cal", i, spice)) for i in range(spec.mc_instances)]
             th = nom[(b, c.name)]["thresholds"]
             for k in range(1, 2**b):
-                for od in spec.overdrive_lsb:
-                    for direction in ("rise", "fall"):
+                for direction in ("rise", "fall"):
+                    for od in spec.overdrive_lsb:
                         items.append((_item_delay, (spec, b, c, trims[b][0], th, k, od, direction, spice)))
+                    for sd in spec.near_start_lsb:
+                        items += [(_item_delay, (spec, b, c, trims[b][0], th, k, od, direction, spice, sd))
+                                  for od in spec.near_overdrive_lsb]
             items.append((_item_energy, (spec, b, c, trims[b][0], spice)))
             items += [(_item_noise, (spec, b, c, trims[b][0], th, k, spice)) for k in range(1, 2**b)]
     for c in spec.corners:
@@ -402,6 +437,7 @@ def calibrate(spec: AdcSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
         mm = [x for x in devs if x.mismatch]
         n_comp = 2**b - 1
         table.put(f"{g}/trim", trims[b][0], "1")
+        table.put(f"{g}/period", spec.period[b], "s")
         table.put(f"{g}/devices", np.array([x.name for x in mm]), "1")
         sig = mismatch_sigmas(d, devs)
         table.put(f"{g}/sigma_vt", np.array([sig[x.name] for x in mm]), "V")
@@ -423,29 +459,38 @@ def calibrate(spec: AdcSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
         table.put(f"{g}/mc_thresholds", mc_th, "A")
         ok = ~np.any(np.isnan(mc_th), axis=(0, 2))  # instances with a comparator that never switched
         table.put(f"{g}/mc_outliers", np.nonzero(~ok)[0], "1")
-        coef, feats, resid = fit_threshold_model(dvt[ok], mc_th[:, ok], [x.name for x in mm], n_comp)
-        table.put(f"{g}/fit_coef", coef, "A")
+        coef, feats, resid = fit_threshold_model(dvt[ok], mc_th[:, ok], [x.name for x in mm], n_comp,
+                                                 i_bias=d.i_bias, lsb=d.i_lsb)
+        table.put(f"{g}/fit_coef", coef, "1")  # of ln((I_th + I_b) / I_lsb)
         table.put(f"{g}/fit_features", feats, "1")
         table.put(f"{g}/fit_resid_rms", resid, "A")
         # delay against overdrive
         ods = np.array(spec.overdrive_lsb)
+        sds, nods = list(spec.near_start_lsb), list(spec.near_overdrive_lsb)
         delay = np.full((2, len(cnames), n_comp, len(ods)), np.nan)
+        near = np.full((2, len(cnames), n_comp, len(sds), len(nods)), np.nan)
         for r in results:
             if r.get("k") and r["bits"] == b:
-                delay[0 if r["direction"] == "rise" else 1, cnames.index(r["corner"]), r["k"] - 1,
-                      list(ods).index(r["od"])] = r["delay"]
-        if not np.all(np.isfinite(delay)):
+                i = (0 if r["direction"] == "rise" else 1, cnames.index(r["corner"]), r["k"] - 1)
+                if r["sd"] is None:
+                    delay[i + (list(ods).index(r["od"]),)] = r["delay"]
+                else:
+                    near[i + (sds.index(r["sd"]), nods.index(r["od"]))] = r["delay"]
+        if not (np.all(np.isfinite(delay)) and np.all(np.isfinite(near))):
             raise CalibrationError(f"{b}-bit flash: some comparators did not switch within the delay window")
         table.put(f"{g}/overdrive_lsb", ods, "1")
         table.put(f"{g}/delay", delay, "s")
+        table.put(f"{g}/near_start_lsb", np.array(sds), "1")
+        table.put(f"{g}/near_overdrive_lsb", np.array(nods), "1")
+        table.put(f"{g}/delay_near", near, "s")
         # transition energy on top of the static power (fitted on the step features)
         from ..models.adc import fit_transition_energy, static_energy
         from ..models.adc import TRANSITION_FEATURES
         e_tr = np.zeros((len(cnames), len(TRANSITION_FEATURES)))
         for r in results:
             if "thermo" in r and r["bits"] == b:
-                static = static_energy(n0["i_in"], nom[(b, r["corner"])]["i_supply"], r["levels"], spec.period)
-                unit = d.i_lsb * d.vdd * spec.corners[cnames.index(r["corner"])].vdd_scale * spec.period
+                static = static_energy(n0["i_in"], nom[(b, r["corner"])]["i_supply"], r["levels"], spec.period[b])
+                unit = d.i_lsb * d.vdd * spec.corners[cnames.index(r["corner"])].vdd_scale * spec.period[b]
                 e_tr[cnames.index(r["corner"])] = fit_transition_energy(r["levels"], r["thermo"], r["energy"], static,
                                                                         d.i_lsb, unit)
         table.put(f"{g}/e_transition", e_tr, "J")
@@ -459,7 +504,7 @@ def calibrate(spec: AdcSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
         table.put(f"{g}/noise_psd", psd, "A^2/Hz")
     d = spec.design
     table.attrs.update(design=d.to_dict(), design_by_bits={str(b): v for b, v in (spec.design_by_bits or {}).items()},
-                       bits=list(spec.bits), period=spec.period, dac_design=spec.dac.to_dict(),
+                       bits=list(spec.bits), period={str(b): p for b, p in spec.period.items()}, dac_design=spec.dac.to_dict(),
                        dac_load=dict(g_on=spec.dac_g_on, on_off_ratio=spec.dac_on_off, v_lo=spec.dac_v_lo,
                                      r_row=spec.dac_r_row, c_row=spec.dac_c_row, t_pulse=spec.dac_t_pulse,
                                      sizes=list(spec.dac_sizes)),

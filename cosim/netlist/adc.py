@@ -31,8 +31,9 @@ FLASH_BITS = (1, 2, 3)
 class AdcDesign:
     """Sizes and biases of the sense amplifier, the mux and the flash ADC (SI units).
 
-    Device lengths of the analog devices are 3 x the 32 nm drawn length so that mirrors match;
-    digital devices (inverters, mux switches) use the minimum length.
+    The analog devices (clamp, mirrors, references) are longer than the 32 nm drawn length so that
+    mirrors match (100 nm by default; each mirror group has its own length); digital devices
+    (inverters, mux switches) use the minimum length.
     """
 
     vdd: float = 0.9
@@ -50,7 +51,11 @@ class AdcDesign:
     n_mux: int = 128
     """Columns sharing one ADC through the mux (the seed architecture: 128)."""
     l_analog: float = 100e-9
-    """Drawn length of the analog (mirror, clamp, reference) devices, m."""
+    """Drawn length of the sense amplifier's analog devices (bias diode, clamp, output mirror), m."""
+    l_flash: float = 100e-9
+    """Drawn length of the flash input diode MPIN and its copies MPk, m."""
+    l_ref: float = 100e-9
+    """Drawn length of the reference diode MRD and the reference sinks MRk, m."""
     w_m1: float = 4e-6
     """Clamp sink M1, m."""
     w_m2: float = 1e-6
@@ -104,7 +109,7 @@ class AdcDesign:
 
 def design_for(base: dict, by_bits: dict | None, bits: int) -> AdcDesign:
     """The design of one resolution: ``base`` (a design dict) with that resolution's overrides
-    (``by_bits``: {bits or its string: {field: value}}) — e.g. a smaller mirror ratio for 3 bits."""
+    (``by_bits``: {bits or its string: {field: value}}) — e.g. the 3-bit flash's wider clamp sink and input diode."""
     over = dict((by_bits or {}).get(bits, (by_bits or {}).get(str(bits), {})))
     return AdcDesign.from_dict({**base, **over})
 
@@ -149,7 +154,7 @@ def devices(d: AdcDesign, bits: int, trim: np.ndarray | None = None) -> list[Dev
     trim = np.ones(n) if trim is None else np.asarray(trim, dtype=float)
     if trim.shape != (n,) or np.any(~np.isfinite(trim)) or np.any(trim <= 0):
         raise ConfigError(f"reference trim must be {n} positive numbers")
-    la, lm = d.l_analog, d.l_min
+    la, lm, lf, lr = d.l_analog, d.l_min, d.l_flash, d.l_ref
     out = [
         Device("MPB", "ptm32p", "pb", "pb", "vdd", "vdd", d.w_pb, la, role="bias diode"),
         Device("M2", "ptm32n", "y", "vb", "x", "0", d.w_m2, la, role="clamp common gate"),
@@ -162,14 +167,14 @@ def devices(d: AdcDesign, bits: int, trim: np.ndarray | None = None) -> list[Dev
         out.append(Device("MSOFF", "ptm32n", "a", "0", "off", "0", d.w_mux, lm, m=d.n_mux - 1,
                           role="mux switches (unselected)", mismatch=False))
     out += [
-        Device("MPIN", "ptm32p", "a", "a", "vdd", "vdd", d.w_pin, la, role="flash input diode"),
-        Device("MRD", "ptm32n", "rd", "rd", "0", "0", d.w_ref, la, role="reference diode"),
+        Device("MPIN", "ptm32p", "a", "a", "vdd", "vdd", d.w_pin, lf, role="flash input diode"),
+        Device("MRD", "ptm32n", "rd", "rd", "0", "0", d.w_ref, lr, role="reference diode"),
     ]
     ratios = ref_ratios(d, bits) * trim
     for k in range(1, n + 1):
         out += [
-            Device(f"MP{k}", "ptm32p", f"n{k}", "a", "vdd", "vdd", d.w_pin, la, role=f"comparator {k} input copy"),
-            Device(f"MR{k}", "ptm32n", f"n{k}", "rd", "0", "0", d.w_ref * ratios[k - 1], la, role=f"comparator {k} reference"),
+            Device(f"MP{k}", "ptm32p", f"n{k}", "a", "vdd", "vdd", d.w_pin, lf, role=f"comparator {k} input copy"),
+            Device(f"MR{k}", "ptm32n", f"n{k}", "rd", "0", "0", d.w_ref * ratios[k - 1], lr, role=f"comparator {k} reference"),
             Device(f"MIN{k}", "ptm32n", f"b{k}", f"n{k}", "0", "0", d.w_inv_n, lm, role=f"comparator {k} inverter 1"),
             Device(f"MIP{k}", "ptm32p", f"b{k}", f"n{k}", "vdd", "vdd", d.w_inv_p, lm, role=f"comparator {k} inverter 1"),
             Device(f"MJN{k}", "ptm32n", f"d{k}", f"b{k}", "0", "0", d.w_inv_n, lm, role=f"comparator {k} inverter 2"),

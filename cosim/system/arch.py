@@ -62,13 +62,13 @@ class Compute:
     """ADC bits an encoding saves (ISAAC's weight-flipping encoding saves 1)."""
     adc_energy_rule: Literal["walden", "table", "best-fom", "calibrated"] = "walden"
     """ADC energy per conversion: ``calibrated`` — the SPICE-calibrated current-mode sense amplifier +
-    flash (calibration/adc.h5; 1-2 bits; it also sets the conversion period, the ADC area and the
+    flash (calibration/adc.h5; 1-3 bits; it also sets the conversion period, the ADC area and the
     per-column sense-amplifier energy, and keeps the rows driven for the whole column scan, there
     being no sample-and-hold) — or a cited stand-in: the Kull 8-bit ADC's figure of merit × 2^bits,
     the Accelergy table (4–10 bits; clamped to 4 bits below), or the best published figure of merit."""
     adc_kind: Literal["flash-current", "sar-cdac"] = "flash-current"
     """Which calibrated ADC ``adc_energy_rule = calibrated`` uses: ``flash-current`` — the seed design's
-    current-mode SA + 128:1 mux + flash (calibration/adc.h5, 1-2 bits, SA per column, no
+    current-mode SA + 128:1 mux + flash (calibration/adc.h5, 1-3 bits, SA per column, no
     sample-and-hold); ``sar-cdac`` — the charge-redistribution SAR (calibration/adc_sar.h5, 4 and 8
     bits; the columns keep their cited sample-and-holds)."""
     adc_rate_hz: float = 1.2e9
@@ -116,7 +116,7 @@ class Memory:
     """One sensing step (a row read of one multiplexed column set)."""
     sense_energy_rule: Literal["walden", "table", "best-fom", "calibrated"] = "walden"
     """Energy of one ``cell_bits``-bit sense, as ``compute.adc_energy_rule`` (the calibrated flash
-    covers 1-2 bits; the 4-bit memory sense stays on a cited rule until a 4-bit sense is calibrated)."""
+    covers 1-3 bits; the 4-bit memory sense stays on a cited rule until a 4-bit sense is calibrated)."""
     holds_kv: bool = True
     """K and V live in the memory crossbars (written every token)."""
 

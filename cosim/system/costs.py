@@ -51,8 +51,10 @@ def const(name: str, key: str) -> Cost:
 ADC_TABLES = {"flash-current": "calibration/adc.h5", "sar-cdac": "calibration/adc_sar.h5"}
 
 
+@cache
 def calibrated_adc(bits: int, kind: str = "flash-current"):
-    """The SPICE-calibrated ADC model of ``kind`` (nominal corner) for ``bits``; outside the calibrated
+    """The SPICE-calibrated ADC model of ``kind`` (nominal corner) for ``bits`` — one object per
+    resolution and kind, so that its energy per conversion is computed once; outside the calibrated
     resolutions a ConfigError that says which rules still cover it."""
     from ..errors import ModelRangeError
     from ..models.adc import load
