@@ -102,11 +102,13 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> AdcSpec
         sw, va, dd = d["sweep"], d.get("validate", {}), d["dac"]
         q = d.get("quick", {}) if quick else {}
         corners = read_corners(sw, q, path)
+        bits = tuple(int(b) for b in q.get("bits", sw["bits"]))
         spec = AdcSpec(
             text=text, seed=int(d["seed"]), design=AdcDesign.from_dict(d.get("design", {})),
-            bits=tuple(int(b) for b in q.get("bits", sw["bits"])), corners=corners,
+            bits=bits, corners=corners,
             dc_step_lsb=float(sw["dc_step_lsb"]), mc_instances=int(q.get("mc_instances", sw["mc_instances"])),
-            period=per_bits(sw["period"], tuple(int(b) for b in q.get("bits", sw["bits"])), "period"), overdrive_lsb=tuple(float(x) for x in q.get("overdrive_lsb", sw["overdrive_lsb"])),
+            period=per_bits(sw["period"], bits, "period"),
+            overdrive_lsb=tuple(float(x) for x in q.get("overdrive_lsb", sw["overdrive_lsb"])),
             energy_conversions=int(sw["energy_conversions"]), trim_iterations=int(sw["trim_iterations"]),
             val_mc_instances=int(q.get("mc_instances", va.get("mc_instances", 200))),
             val_inputs=int(va.get("inputs", 2000)),

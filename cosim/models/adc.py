@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -323,14 +323,15 @@ class FlashAdc:
 
     def energy_per_conversion(self, rng: np.random.Generator | None = None, n: int = 4000) -> float:
         """Mean energy (J) of a conversion of uniformly random inputs over the full range (the default
-        draw is computed once per model)."""
-        if rng is None and n == 4000 and "_e_conv" in self.__dict__:
-            return self.__dict__["_e_conv"]
-        levels = (rng or np.random.default_rng(0)).uniform(0, 2**self.bits * self.lsb, n)
-        e = float(np.mean(self.energy(levels)))
+        draw, ``rng=None`` and ``n=4000``, is computed once per model)."""
         if rng is None and n == 4000:
-            self.__dict__["_e_conv"] = e
-        return e
+            return self._default_energy_per_conversion
+        rng = rng or np.random.default_rng(0)
+        return float(np.mean(self.energy(rng.uniform(0, 2**self.bits * self.lsb, n))))
+
+    @cached_property
+    def _default_energy_per_conversion(self) -> float:
+        return self.energy_per_conversion(np.random.default_rng(0), 4000)
 
     def sa_energy_per_read(self, t_active: float) -> float:
         """Energy (J) of one column's sense amplifier held active for ``t_active`` (s): its clamp bias
