@@ -13,8 +13,8 @@ Work items (joblib, one ngspice run each):
 * ``bench`` — 25 comparator instances at a time (each its own Pelgrom draw and input staircase):
   the flip point of each (a staircase over +-5 sigma, then three finer ones), for the offset fit.
 * ``delay`` — the nominal comparator against overdrive: clock edge to an output at VDD/2.
-* ``insar`` — after the bench fit: ``insar_instances`` comparator instances (their own draws) in the
-  whole SAR at every resolution, each one's mid-scale transition found by staircases of conversions
+* ``insar`` — after the bench fit: ``insar_instances`` comparator instances (their own draws; a
+  number per resolution) in the whole SAR at every resolution, each one's mid-scale transition found by staircases of conversions
   starting from the bench model's guess; the difference (the top plate floats in the SAR, the bench
   drives both inputs) is fitted per resolution and corner as a linear function of the ΔV_T.
 
@@ -43,7 +43,7 @@ from ..netlist.sar import (SAR_BITS, SarDesign, comparator_devices, draw_mismatc
 from ..parallel import Failed, item_rng, run_parallel
 from ..spice import get_backend
 from ..store import Table
-from . import read_corners, read_sweep_spec, stamp_sources
+from . import per_bits, read_corners, read_sweep_spec, stamp_sources
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,14 @@ class SarSpec:
     val_mc_sar_instances: int
     val_mc_sar_conversions: int
     val_overdrive_v: tuple[float, ...]
-    insar_instances: int = 30
+    insar_instances: dict = None
+    """In-SAR calibration instances per resolution: {bits: count}."""
     val_insar_instances: int = 12
+    val_mc_sar_inputs: int = 2000
+    """Random inputs per held-out instance compared through its SPICE-measured thresholds."""
+
+    def insar_count(self, bits: int) -> int:
+        return int(self.insar_instances[bits])
 
 
 def load_spec(path: str | Path | None = None, *, quick: bool = False) -> SarSpec:
@@ -103,8 +109,10 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> SarSpec
             val_mc_sar_instances=int(va.get("mc_sar_instances", 3)),
             val_mc_sar_conversions=int(va.get("mc_sar_conversions", 100)),
             val_overdrive_v=tuple(float(x) for x in va.get("overdrive_v", [5e-5, 5e-4, 5e-3])),
-            insar_instances=int(q.get("insar_instances", sw.get("insar_instances", 30))),
+            insar_instances=per_bits(q.get("insar_instances", sw.get("insar_instances", 30)),
+                                     tuple(int(b) for b in q.get("bits", sw["bits"])), "insar_instances", int),
             val_insar_instances=int(q.get("val_insar_instances", va.get("insar_instances", 12))),
+            val_mc_sar_inputs=int(va.get("mc_sar_inputs", 2000)),
         )
     except KeyError as exc:
         raise ConfigError(f"sweep spec {path} lacks {exc.args[0]!r}") from None
@@ -118,7 +126,7 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> SarSpec
         raise ConfigError(f"sweep spec {path}: the first corner must be 'nominal' (27 C, vdd_scale 1)")
     if spec.mc_instances < 20 or spec.val_mc_instances < 20:
         raise ConfigError(f"sweep spec {path}: need at least 20 Monte Carlo instances")
-    if spec.insar_instances < 12 or spec.val_insar_instances < 2:
+    if min(spec.insar_instances.values()) < 12 or spec.val_insar_instances < 2:
         raise ConfigError(f"sweep spec {path}: need at least 12 in-SAR calibration instances and 2 held-out ones")
     if spec.points_per_cycle < 4 or spec.mc_cycles < 6 or len(spec.overdrive_v) < 2:
         raise ConfigError(f"sweep spec {path}: points_per_cycle >= 4, mc_cycles >= 6 and 2+ overdrives needed")
@@ -244,16 +252,18 @@ def predicted_sigma(design: SarDesign) -> float:
     return math.sqrt(sum(s[n] ** 2 for n in ("M1", "M2", "M3", "M4")))
 
 
-def staircase_search(decide, lo, hi, cycles: int, passes: int) -> np.ndarray:
+def staircase_search(decide, lo, hi, cycles: int, passes: int, *, bracketed: bool = False):
     """Flip point of each of ``len(lo)`` instances by staircases, each over the previous bracket.
 
     ``decide(grid)`` takes levels ``grid[i, k]`` (V) and returns True where instance i's decision at
     level k is the one below its flip point.  Each pass keeps the last level below and the first above
     the flip, one level of margin either side (where decisions near the flip are not monotonic, every
     level between the first above and the last below); a flip outside the staircase moves the next
-    pass to that side."""
+    pass to that side.  With ``bracketed``, also whether the last pass bracketed each flip point (one
+    that did not is only known to lie beyond the last staircase)."""
     lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
     n = len(lo)
+    inside = np.zeros(n, bool)
     for _ in range(passes):
         grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0, 1, cycles)[None, :]
         dec = np.asarray(decide(grid), dtype=bool)
@@ -261,6 +271,7 @@ def staircase_search(decide, lo, hi, cycles: int, passes: int) -> np.ndarray:
         for i in range(n):
             keep = np.nonzero(dec[i])[0]
             drop = np.nonzero(~dec[i])[0]
+            inside[i] = bool(len(keep) and len(drop))
             if not len(drop):  # below everywhere: the flip lies above
                 lo[i], hi[i] = grid[i, -1], grid[i, -1] + span[i]
             elif not len(keep):  # above everywhere: below
@@ -270,7 +281,7 @@ def staircase_search(decide, lo, hi, cycles: int, passes: int) -> np.ndarray:
                 a, b = min(keep.max(), drop.min() - 1) - 1, max(drop.min(), keep.max() + 1) + 1
                 lo[i] = grid[i, a] if a >= 0 else grid[i, 0] - span[i] / (cycles - 1)
                 hi[i] = grid[i, b] if b < cycles else grid[i, -1] + span[i] / (cycles - 1)
-    return 0.5 * (lo + hi)
+    return (0.5 * (lo + hi), inside) if bracketed else 0.5 * (lo + hi)
 
 
 def flip_points(design: SarDesign, corner: Corner, delvto: list[dict], cycles: int,
@@ -304,6 +315,44 @@ def insar_shift(design: SarDesign, bits: int, corner: Corner, delvto: dict, gues
         return (codes >> (bits - 1) & 1 == 0)[None, :]  # below the transition: the MSB dropped
 
     return float(staircase_search(decide, [guess - half], [guess + half], cycles, SAR_PASSES)[0])
+
+
+#: Staircases over every code transition of a held-out instance (:func:`instance_thresholds`): levels per
+#: pass, passes and the first pass's half width around the model's threshold (V).  Three passes of 10
+#: levels over +-200 µV pin each transition to +-4 µV (0.00012 LSB at 4 bits).
+TH_LEVELS = 10
+TH_PASSES = 3
+TH_HALF = 2e-4
+
+
+def instance_thresholds(design: SarDesign, bits: int, corner: Corner, delvto: dict, centres,
+                        spice: SpiceSettings, *, half: float = TH_HALF, cycles: int = TH_LEVELS,
+                        passes: int = TH_PASSES) -> np.ndarray:
+    """Input (V) of every code transition k = 1 .. 2^bits - 1 of one instance, measured in the whole
+    SAR: a staircase of conversions over ``centres[k-1] +- half`` for every k in one transient (each
+    staircase after a warm-up conversion at its centre), then ``passes - 1`` finer ones
+    (:func:`staircase_search`); a transition outside its staircase moves the next pass there, and one
+    the last pass did not bracket is NaN."""
+    centres = np.asarray(centres, dtype=float)
+    ks = np.arange(1, 2**bits)
+    if centres.shape != ks.shape:
+        raise ConfigError(f"need {len(ks)} threshold centres for {bits} bits, got {centres.shape}")
+
+    def decide(grid):
+        vin = np.concatenate([np.concatenate([[c], row]) for c, row in zip(centres, grid)])
+        codes = convert(design, bits, corner, np.clip(vin, 0.0, design.v_ref), delvto=delvto,
+                        spice=spice)["codes"].reshape(len(ks), cycles + 1)[:, 1:]
+        return codes < ks[:, None]  # below transition k
+
+    th, inside = staircase_search(decide, centres - half, centres + half, cycles, passes, bracketed=True)
+    th[~inside] = np.nan  # not pinned: more than a few staircase widths from the model's threshold
+    return th
+
+
+def _item_mc_thresholds(spec: SarSpec, bits: int, corner: Corner, i: int, delvto: dict, centres,
+                        spice: SpiceSettings) -> dict:
+    th = instance_thresholds(spec.design, bits, corner, delvto, centres, spice)
+    return {"corner": corner.name, "bits": bits, "which": "mcth", "i": i, "th": th}
 
 
 def _item_bench(spec: SarSpec, corner: Corner, which: str, block: int, count: int, spice: SpiceSettings) -> dict:
@@ -439,7 +488,8 @@ def calibrate(spec: SarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
     # stage 2: instances through the whole SAR at every resolution — the input-referred shift there
     # differs from the bench's (the top plate floats: the latch's mismatch refers to the input through a
     # lower gain), by a linear function of the instance's ΔV_T fitted here per resolution and corner
-    draws = insar_draws(spec, "cal", spec.insar_instances)
+    # every resolution converts the first insar_count(bits) of one stream of draws
+    draws = insar_draws(spec, "cal", max(spec.insar_count(b) for b in spec.bits))
     dvt_ins = np.array([[dv[n] for n in names] for dv in draws])
     th_of = {(r["bits"], r["corner"]): r for r in results if r.get("tag") == "thresholds"}
     ins_items = []
@@ -448,7 +498,7 @@ def calibrate(spec: SarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
             th = th_of[(b, c.name)]
             guess = -(offset_features(dvt_ins, names) @ coefs[ci] - f_nom[ci]) / th["a"]
             ins_items += [(_item_insar, (spec, b, c, "cal", i, dv, float(guess[i]), float(th["s"][0]), spice))
-                          for i, dv in enumerate(draws)]
+                          for i, dv in enumerate(draws[: spec.insar_count(b)])]
     ins = run_parallel(_call, [(it,) for it in ins_items], n_jobs=n_jobs,
                        progress=progress(len(ins_items)) if progress else None, failures="record")
     for k, r in enumerate(ins):  # a failed instance is left out of its fit (NaN in insar_shift)
@@ -467,7 +517,7 @@ def calibrate(spec: SarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
             if ok.sum() < 12:
                 raise CalibrationError(f"SAR calibration at {c}, {b} bits: only {ok.sum()} in-SAR instances "
                                        "measured, 12 needed")
-            F = insar_features(dvt_ins[ok], names, int(ok.sum()))
+            F = insar_features(dvt_ins[: len(y)][ok], names, int(ok.sum()))
             sol = np.linalg.lstsq(F, y[ok] - g[ok], rcond=None)[0]
             shifts.append(y)
             cf.append(sol)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calibration.sar import (BLOCK, SarSpec, _call, _item_bench, _item_delay, _item_insar, _item_sar, insar_draws,
-                               thresholds_pass)
+from ..calibration.sar import (BLOCK, SarSpec, _call, _item_bench, _item_delay, _item_insar, _item_mc_thresholds,
+                               _item_sar, insar_draws, thresholds_pass)
 from ..config import SpiceSettings
 from ..netlist.sar import comparator_devices
 from ..parallel import item_rng, run_parallel
@@ -71,12 +71,16 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
             vin = item_rng(spec.seed + 1, "sar-val", b).uniform(0, d.v_ref, n)
             items.append((_item_sar, (spec, b, c, vin, "val", None, spice)))
         lo = min(bits)
+        m_lo = load(lo, c.name, table)
         for i in range(spec.val_mc_sar_instances):
             from ..netlist.sar import draw_mismatch
 
             dv = draw_mismatch(d, item_rng(spec.seed, "sar-mc", "val", i))
             vin = item_rng(spec.seed + 2, "sar-val-mc", i).uniform(0, d.v_ref, spec.val_mc_sar_conversions)
             items.append((_item_sar, (spec, lo, c, vin, f"mc{i}", dv, spice)))
+            # every code transition of the instance measured in the whole SAR, around the model's
+            centres = m_lo.thresholds(np.array([dv[nm] for nm in names]))
+            items.append((_item_mc_thresholds, (spec, lo, c, i, dv, centres, spice)))
         items += [(_item_bench, (spec, c, "val", k, spec.val_mc_instances, spice))
                   for k in range(math.ceil(spec.val_mc_instances / BLOCK))]
         items.append((_item_delay, (spec, c, spec.val_overdrive_v, "val", spice)))
@@ -142,20 +146,55 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
             r.sigma_model_lsb = float(np.std(m.bench_shift(draws)) / lsb)
             r.extra["sigma_insar_model_lsb"] = float(np.std(m.shift(draws)) / lsb)
             if b == min(bits):
-                agree_mc = []
-                for i in range(spec.val_mc_sar_instances):
-                    x = next(q for q in res if q.get("tag") == f"mc{i}" and q["corner"] == c.name)
-                    from ..netlist.sar import draw_mismatch
-
-                    dv = draw_mismatch(d, item_rng(spec.seed, "sar-mc", "val", i))
-                    vec = np.array([dv[nm] for nm in names])
-                    agree_mc.append(np.mean(m.codes(x["vin"], vec) == x["codes"]))
-                r.mc_code_agree = float(np.mean(agree_mc))
+                r.extra.update(_mc_codes(spec, res, m, c.name, names))
+                r.mc_code_agree = r.extra["mc_code_agree"]
             ods = np.asarray(dl["od"])
             ok = ods >= 0.1 * lsb
             r.delay_err = float(np.max(np.abs(m.decision_delay(ods[ok]) / dl["delay"][ok] - 1))) if ok.any() else math.nan
             out.append(r)
     return out
+
+
+#: Direct conversions of a held-out instance closer than this to one of its measured thresholds may go
+#: either way (the staircases pin a transition to +-4 µV); farther out they must follow the thresholds.
+DIRECT_TOL_V = 1e-5
+
+
+def _mc_codes(spec: SarSpec, res: list, m, corner: str, names: list[str]) -> dict:
+    """Codes of held-out Monte Carlo instances at the lowest resolution, model against SPICE.
+
+    Each instance's transitions are measured in the whole SAR (staircases of conversions), and
+    ``val_mc_sar_inputs`` uniform random inputs get their codes from those thresholds and from the model
+    (as the flash validation does with its DC-swept thresholds): ``mc_code_agree``.  ``mc_code_exact`` is
+    the same fraction integrated over the input range, 1 - sum|threshold error| / VREF.  The instance's
+    direct conversions of other random inputs check the measurement: beyond ``DIRECT_TOL_V`` of every
+    measured threshold their codes must be the thresholds' (``mc_direct_inconsistent``, a fraction), and
+    ``mc_code_agree_direct`` is the model's agreement with them (a few hundred inputs: one miss is a
+    few tenths of a percent).  A transition the staircases never bracketed counts as infinitely far
+    off (``mc_unpinned``)."""
+    from ..netlist.sar import draw_mismatch
+
+    d = spec.design
+    agree, exact, direct, incons, worst, unpinned = [], [], [], [], 0.0, 0
+    for i in range(spec.val_mc_sar_instances):
+        dv = draw_mismatch(d, item_rng(spec.seed, "sar-mc", "val", i))
+        vec = np.array([dv[nm] for nm in names])
+        th_s = next(q["th"] for q in res if q.get("which") == "mcth" and q["corner"] == corner and q["i"] == i)
+        th_m = m.thresholds(vec)
+        unpinned += int(np.sum(np.isnan(th_s)))  # the staircases never bracketed it: counted as a miss
+        th_s = np.where(np.isnan(th_s), np.inf, th_s)
+        worst = max(worst, float(np.max(np.abs(th_m - th_s)) / m.lsb))
+        x = item_rng(spec.seed + 3, "sar-val-mc-inputs", corner, i).uniform(0, d.v_ref, spec.val_mc_sar_inputs)
+        agree.append(np.mean((x[:, None] > th_s).sum(1) == m.codes(x, vec)))
+        exact.append(1.0 - float(np.sum(np.abs(th_m - th_s))) / d.v_ref)
+        q = next(q for q in res if q.get("tag") == f"mc{i}" and q["corner"] == corner)
+        direct.append(np.mean(m.codes(q["vin"], vec) == q["codes"]))
+        far = np.min(np.abs(q["vin"][:, None] - th_s[None, :]), axis=1) > DIRECT_TOL_V
+        incons.append(np.mean(((q["vin"][:, None] > th_s).sum(1) != q["codes"]) & far))
+    return {"mc_code_agree": float(np.mean(agree)), "mc_code_exact": float(np.mean(exact)),
+            "mc_code_agree_direct": float(np.mean(direct)), "mc_direct_inconsistent": float(np.mean(incons)),
+            "mc_th_all_err_lsb": worst, "mc_unpinned": unpinned, "mc_code_inputs": len(agree) * spec.val_mc_sar_inputs,
+            "mc_direct_conversions": len(direct) * spec.val_mc_sar_conversions}
 
 
 def _thr(spec, b, c, spice):
@@ -180,6 +219,9 @@ def checks_for(results: list[SarResult]) -> list[Check]:
                               max(r.sigma_ci_lsb[0] - r.sigma_model_lsb, r.sigma_model_lsb - r.sigma_ci_lsb[1], 0.0), 0.0)]
         if not math.isnan(r.mc_code_agree):
             out.append(Check.at_most(f"mc_code_disagreement/{key}", 1 - r.mc_code_agree, 0.001))
+            # the thresholds measured by staircases predict the same instance's direct conversions
+            out.append(Check.at_most(f"mc_direct_codes_off_measured_thresholds/{key}",
+                                     r.extra["mc_direct_inconsistent"], 0.0))
         if not math.isnan(r.delay_err):
             out.append(Check.at_most(f"delay_rel_err/{key}", r.delay_err, 0.10))
     return out
@@ -307,12 +349,27 @@ def write_report(results: list[SarResult], checks: list[Check], path, *, table=N
              "'no corr': the same without the in-SAR correction, i.e. the comparator's bench offset alone), the "
              "worst comparator-offset error on the bench (ideal-source inputs, 200 held-out instances), the model's "
              "comparator offset sigma and the 95 % interval of the bench instances' sigma, codes equal for held-out "
-             "instances through the whole SAR (lowest resolution), and the worst delay error at overdrives >= 0.1 "
+             "instances through the whole SAR (lowest resolution; below), and the worst delay error at overdrives >= 0.1 "
              "LSB.", "", "```", format_table(results), "```",
              ""]
     failed = [c for c in checks if not c.passed]
     lines += [f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed."]
     lines += [f"- FAILED {c.name}: {c.value:.3e} > {c.target:.1e}" for c in failed]
+    mc = [r for r in results if "mc_code_agree" in r.extra]
+    if mc:
+        lines += ["", f"## Held-out Monte Carlo instances through the whole {mc[0].bits}-bit SAR", "",
+                  "Every code transition of each instance measured in SPICE (staircases of conversions, +-4 uV), "
+                  "then uniform random inputs coded by those thresholds and by the model; 'integrated' is the same "
+                  "fraction over the whole input range (1 - sum |threshold error| / VREF); 'direct' compares the "
+                  "model with the instance's own conversions of other random inputs (too few to resolve 0.1 %), "
+                  "and 'off thresholds' counts direct conversions, farther than 10 uV from every measured "
+                  "threshold, whose code the thresholds do not predict.", "",
+                  "| corner | inputs | codes equal | integrated | worst threshold error | direct (conversions) | "
+                  "off thresholds |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {r.corner} | {r.extra['mc_code_inputs']} | {r.extra['mc_code_agree']:.3%} | "
+                  f"{r.extra['mc_code_exact']:.3%} | {r.extra['mc_th_all_err_lsb']:.4f} LSB | "
+                  f"{r.extra['mc_code_agree_direct']:.2%} ({r.extra['mc_direct_conversions']}) | "
+                  f"{r.extra['mc_direct_inconsistent']:.2%} |" for r in mc]
     lines += ["", "## Energy and area next to published ADCs", "",
               "| design | bits | energy / conversion | area | note |", "| --- | --- | --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in published_rows(models)]
