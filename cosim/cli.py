@@ -386,10 +386,7 @@ def _validate_sar(args) -> int:
 
 
 def cmd_validate_adc(args) -> int:
-    from .calibration.adc import load_spec
-    from .models.adc import ADC_KINDS, _table, default_table_path
-    from .validation import write_checks
-    from .validation.adc import checks_for, format_table, plot, validate
+    from .models.adc import ADC_KINDS
 
     if args.kind not in ADC_KINDS:
         from .errors import UnknownNameError
@@ -397,6 +394,23 @@ def cmd_validate_adc(args) -> int:
     for out, suf in ((args.json, (".json",)), (args.plot, (".png",))):
         if out:
             check_output(out, suf)
+    if args.journal:
+        check_output(args.journal, (".journal", ".sqlite", ".db"))
+        from .journal import reusing
+
+        with reusing(args.journal) as j:
+            if len(j):
+                print(f"reusing {len(j)} finished SPICE point(s) from {args.journal}")
+            return _validate_adc(args)
+    return _validate_adc(args)
+
+
+def _validate_adc(args) -> int:
+    from .calibration.adc import load_spec
+    from .models.adc import _table, default_table_path
+    from .validation import write_checks
+    from .validation.adc import checks_for, format_table, plot, validate
+
     if args.kind == "sar-cdac":
         return _validate_sar(args)
     s = _settings(args)
@@ -966,6 +980,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chain", type=int, default=16, help="size of the whole-chain check (crossbar + SA + mux + "
                                                         "flash in one netlist); 0 skips it (default 16)")
     p.add_argument("--chain-reads", type=int, default=6, help="input patterns in the chain check (default 6)")
+    p.add_argument("--journal", help="keep every finished SPICE point in this SQLite journal (.journal) and reuse "
+                   "the ones it holds: an interrupted validation run again with the same path continues where it "
+                   "stopped (points are keyed by spec, table and inputs; kept afterwards, delete it to rerun all)")
     spice_opts(p)
     p.set_defaults(func=cmd_validate_adc)
 

@@ -149,3 +149,21 @@ def journaled(out: str | os.PathLike, *, resume: bool) -> Iterator[Journal]:
             _ACTIVE.pop()
             j.close()
         jp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def reusing(path: str | os.PathLike) -> Iterator[Journal]:
+    """Journal a run's points in ``path`` and reuse the ones it already holds — for runs that write no
+    table (a validation): the journal is kept afterwards, so an interrupted or repeated run with the same
+    path only runs what is missing.  Points are keyed by their whole work item, so a changed spec, table
+    or code path runs afresh.  Locked like a table against a second run on the same path."""
+    p = Path(path)
+    with table_lock(p):
+        j = Journal(p)
+        _ACTIVE.append(j)
+        try:
+            yield j
+        finally:
+            _ACTIVE.pop()
+            j.close()
+

@@ -14,7 +14,8 @@ import time
 import numpy as np
 import pytest
 
-from cosim.journal import Journal, JournalError, LockedError, item_key, journal_path, journaled, table_lock
+from cosim.journal import (Journal, JournalError, LockedError, item_key, journal_path, journaled, reusing,
+                           table_lock)
 from cosim.calibration.nonlinear import normaliser_step as _REAL_STEP
 from cosim.parallel import run_parallel
 
@@ -55,6 +56,25 @@ def test_run_parallel_journals_and_reuses(tmp_path):
         assert run_parallel(_square, items, n_jobs=1) == [0, 1, 4, 9, 16, 25] and j.reused == 3
     assert not journal_path(out).exists()  # removed once the block completed
     assert item_key(_square, (2,)) != item_key(_square, (3,))
+
+
+def test_reusing_journal_is_kept_and_continues_a_run(tmp_path):
+    """A validation's journal (no table): kept after the block, so a second run reuses its points."""
+    jp = tmp_path / "val.journal"
+    with reusing(jp) as j:
+        assert run_parallel(_square, [(i,) for i in range(3)], n_jobs=1) == [0, 1, 4] and j.reused == 0
+    assert jp.exists()
+    with reusing(jp) as j:
+        assert run_parallel(_square, [(i,) for i in range(5)], n_jobs=2) == [0, 1, 4, 9, 16]
+        assert j.reused == 3 and len(j) == 5
+        with pytest.raises(LockedError):  # a second run on the same journal meanwhile
+            with reusing(jp):
+                pass
+
+
+def test_validate_journal_bad_suffix_is_one_error(tmp_path):
+    r = _cli("validate", "adc", "--journal", str(tmp_path / "x.h5"))
+    assert r.returncode == 2 and "use one of .journal" in r.stderr and not (tmp_path / "x.h5").exists()
 
 
 def test_existing_journal_needs_resume_and_corrupt_one_is_refused(tmp_path):
