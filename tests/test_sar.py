@@ -141,6 +141,9 @@ def test_model_codes_thresholds_and_refusals(sar_table):
     assert th.shape == (15,) and np.max(np.abs(th / lsb - np.arange(1, 16))) < 1.0
     assert np.array_equal(m.codes(th + 1e-6 * lsb), np.arange(1, 16))
     assert np.array_equal(m.codes(th - 1e-6 * lsb), np.arange(0, 15))
+    # the mismatch-free instance is the measured one: its fitted shift is zero, not an intercept's residue
+    assert abs(float(m.shift(np.zeros(len(m.devices)))[0])) < 1e-12 * lsb
+    assert np.allclose(m.thresholds(np.zeros(len(m.devices))), th, rtol=0, atol=1e-12 * lsb)
     off = m.offsets_lsb(np.random.default_rng(0), 4000)
     assert 0.01 < off.std() < 1.0
     assert 10e-15 < m.energy_per_conversion() < 2e-12

@@ -479,8 +479,12 @@ def calibrate(spec: SarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
         F = offset_features(dvt[ok], names)
         if ok.sum() <= 1.5 * F.shape[1]:
             F = F[:, : 1 + len(names)]
+        # the mismatch-free comparator's flip point is measured (f_nominal): the fit's intercept is that,
+        # not a free parameter — a free one put the zero-ΔV_T instance 0.0005-0.0009 LSB off at 4 bits
+        ci = cn.index(c)
         sol = np.zeros(offset_features(dvt[:1], names).shape[1])
-        sol[: F.shape[1]] = np.linalg.lstsq(F, f[ok], rcond=None)[0]
+        sol[0] = f_nom[ci]
+        sol[1: F.shape[1]] = np.linalg.lstsq(F[:, 1:], f[ok] - f_nom[ci], rcond=None)[0]
         coefs.append(sol)
         resid.append(float(np.sqrt(np.mean((F @ sol[: F.shape[1]] - f[ok]) ** 2))))
         dvts, flips = dvt, flips + [f]
@@ -518,7 +522,9 @@ def calibrate(spec: SarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
                 raise CalibrationError(f"SAR calibration at {c}, {b} bits: only {ok.sum()} in-SAR instances "
                                        "measured, 12 needed")
             F = insar_features(dvt_ins[: len(y)][ok], names, int(ok.sum()))
-            sol = np.linalg.lstsq(F, y[ok] - g[ok], rcond=None)[0]
+            # no intercept: the mismatch-free instance's decisions are the measured s (zero shift)
+            sol = np.zeros(F.shape[1])
+            sol[1:] = np.linalg.lstsq(F[:, 1:], y[ok] - g[ok], rcond=None)[0]
             shifts.append(y)
             cf.append(sol)
             rs.append(float(np.sqrt(np.mean((F @ sol - (y[ok] - g[ok])) ** 2))))
