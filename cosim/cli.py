@@ -406,13 +406,13 @@ def cmd_validate_adc(args) -> int:
 
 
 def _validate_adc(args) -> int:
+    if args.kind == "sar-cdac":
+        return _validate_sar(args)
     from .calibration.adc import load_spec
     from .models.adc import _table, default_table_path
     from .validation import write_checks
     from .validation.adc import checks_for, format_table, plot, validate
 
-    if args.kind == "sar-cdac":
-        return _validate_sar(args)
     s = _settings(args)
     spec = load_spec(args.spec, quick=args.quick)
     t = _table(str(Path(args.table) if args.table else default_table_path()))

@@ -18,7 +18,7 @@ import numpy as np
 from ..calibration.sar import (BLOCK, SarSpec, _call, _item_bench, _item_delay, _item_insar, _item_mc_thresholds,
                                _item_sar, insar_draws, thresholds_pass)
 from ..config import SpiceSettings
-from ..netlist.sar import comparator_devices
+from ..netlist.sar import comparator_devices, draw_mismatch
 from ..parallel import item_rng, run_parallel
 from .checks import Check
 
@@ -47,6 +47,12 @@ class SarResult:
     extra: dict = field(default_factory=dict)
 
 
+def _val_mc_instance(spec: SarSpec, i: int) -> dict:
+    """The ΔV_T of held-out Monte Carlo instance ``i`` (the same draw where the items are made and where
+    their results are checked)."""
+    return draw_mismatch(spec.design, item_rng(spec.seed, "sar-mc", "val", i))
+
+
 def _dnl_inl(th: np.ndarray, lsb: float) -> tuple[np.ndarray, np.ndarray]:
     w = np.diff(th) / lsb
     return w - 1, (th - th[0]) / lsb - np.arange(len(th))
@@ -73,9 +79,7 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
         lo = min(bits)
         m_lo = load(lo, c.name, table)
         for i in range(spec.val_mc_sar_instances):
-            from ..netlist.sar import draw_mismatch
-
-            dv = draw_mismatch(d, item_rng(spec.seed, "sar-mc", "val", i))
+            dv = _val_mc_instance(spec, i)
             vin = item_rng(spec.seed + 2, "sar-val-mc", i).uniform(0, d.v_ref, spec.val_mc_sar_conversions)
             items.append((_item_sar, (spec, lo, c, vin, f"mc{i}", dv, spice)))
             # every code transition of the instance measured in the whole SAR, around the model's
@@ -172,12 +176,10 @@ def _mc_codes(spec: SarSpec, res: list, m, corner: str, names: list[str]) -> dic
     ``mc_code_agree_direct`` is the model's agreement with them (a few hundred inputs: one miss is a
     few tenths of a percent).  A transition the staircases never bracketed counts as infinitely far
     off (``mc_unpinned``)."""
-    from ..netlist.sar import draw_mismatch
-
     d = spec.design
     agree, exact, direct, incons, worst, unpinned = [], [], [], [], 0.0, 0
     for i in range(spec.val_mc_sar_instances):
-        dv = draw_mismatch(d, item_rng(spec.seed, "sar-mc", "val", i))
+        dv = _val_mc_instance(spec, i)
         vec = np.array([dv[nm] for nm in names])
         th_s = next(q["th"] for q in res if q.get("which") == "mcth" and q["corner"] == corner and q["i"] == i)
         th_m = m.thresholds(vec)
