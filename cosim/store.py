@@ -28,7 +28,7 @@ from . import __version__
 from .errors import CalibrationError
 
 #: Version of the on-disk layout for each table kind this build knows how to read.
-SCHEMA_VERSIONS: dict[str, int] = {"cosim.crossbar": 1, "cosim.adc": 2, "cosim.sar": 2, "cosim.nonlinear": 1}
+SCHEMA_VERSIONS: dict[str, int] = {"cosim.crossbar": 1, "cosim.adc": 2, "cosim.sar": 3, "cosim.nonlinear": 1}
 
 
 def calibrate_command(schema: str) -> str:
