@@ -217,7 +217,7 @@ def _item_thresholds(spec: SarSpec, bits: int, corner: Corner, spice: SpiceSetti
 
 
 def bench_decisions(design: SarDesign, corner: Corner, inn, delvto, spice: SpiceSettings, *,
-                    t_max: float = 5e-12) -> dict:
+                    t_max: float | None = None) -> dict:
     """Comparator bench: decisions[i, c] (True: vcm > inn, the SAR keeps its bit), the delay from the
     clock edge to an output crossing VDD/2 (s) and the VDD energy per cycle (J)."""
     inn = np.atleast_2d(np.asarray(inn, dtype=float))

@@ -79,9 +79,23 @@ class SarDesign:
     the card's toxe = 1.15 nm) — the flash ADC's figure."""
     avt_p: float = 1.2e-9
     """pMOS Pelgrom A_VT, V·m (the same rule at toxe = 1.2 nm)."""
+    bench_options: str = "reltol=1e-4 abstol=1e-12 vntol=1e-6 method=gear"
+    """ngspice ``.options`` of the comparator bench (``netlists/sar_comparator.cir.j2``).  A flip point
+    is where a decision turns; it moves with the integration error, so these are part of what a
+    calibration measured."""
+    bench_t_max: float = 5e-12
+    """Largest transient time step of the comparator bench, s (the delay bench caps it at 1 ps too)."""
+    sar_options: str = "reltol=1e-4 abstol=1e-12 vntol=1e-6 method=gear"
+    """ngspice ``.options`` of the whole SAR (``netlists/adc_sar.cir.j2``)."""
+    sar_t_max: float = 5e-12
+    """Largest transient time step of the whole SAR, s."""
 
     def __post_init__(self):
+        for name in ("bench_options", "sar_options"):
+            check_options(getattr(self, name), f"sar design: {name}")
         for f in dataclasses.fields(self):
+            if f.name.endswith("_options"):
+                continue
             v = getattr(self, f.name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ConfigError(f"sar design: {f.name} must be a finite number > 0, got {v!r}")
@@ -113,6 +127,33 @@ class SarDesign:
     def c_array(self, bits: int) -> float:
         """Total array capacitance (binary caps + dummy), F."""
         return self.c_unit * 2**bits
+
+
+#: ``.options`` a SAR design may set, and the integration methods it may choose.
+SIM_OPTIONS = ("reltol", "abstol", "vntol", "chgtol", "trtol", "maxord")
+SIM_METHODS = ("gear", "trap")
+
+
+def check_options(text: str, what: str) -> None:
+    """``text`` is ``key=value`` pairs of :data:`SIM_OPTIONS` (finite numbers > 0) and ``method``."""
+    if not isinstance(text, str) or not text.split():
+        raise ConfigError(f"{what}: expected ngspice options such as 'reltol=1e-4 method=gear', got {text!r}")
+    for tok in text.split():
+        k, eq, v = tok.partition("=")
+        if not eq:
+            raise ConfigError(f"{what}: {tok!r} is not key=value")
+        if k == "method":
+            if v not in SIM_METHODS:
+                raise ConfigError(f"{what}: method {v!r} unknown; valid: {', '.join(SIM_METHODS)}")
+            continue
+        if k not in SIM_OPTIONS:
+            raise ConfigError(f"{what}: option {k!r} not allowed; valid: {', '.join(SIM_OPTIONS + ('method',))}")
+        try:
+            x = float(v)
+        except ValueError:
+            x = float("nan")
+        if not (math.isfinite(x) and x > 0):
+            raise ConfigError(f"{what}: {k} must be a finite number > 0, got {v!r}")
 
 
 def check_bits(bits: int) -> None:
@@ -174,7 +215,7 @@ def _check_delvto(d: SarDesign, delvto: dict) -> None:
 
 
 def render_sar(d: SarDesign, bits: int, vin, *, corner: Corner | None = None, delvto: dict | None = None,
-               t_max: float = 5e-12) -> str:
+               t_max: float | None = None) -> str:
     """Netlist of one SAR instance converting the inputs ``vin`` (V), one per conversion period."""
     check_bits(bits)
     corner = corner or Corner("nominal", 27.0, 1.0)
@@ -189,11 +230,12 @@ def render_sar(d: SarDesign, bits: int, vin, *, corner: Corner | None = None, de
         pts += [(i * T, v), ((i + 1) * T - d.t_edge, v)]
     return _render(TEMPLATE, d=d, bits=bits, t_conv=T, devices=comparator_devices(d), delvto=delvto,
                    vin_pwl=" ".join(f"{fmt(t)} {fmt(v)}" for t, v in pts), corner_temp=corner.temp_c,
-                   vdd=d.vdd * corner.vdd_scale, t_step=1e-12, t_stop=T * len(vin), t_max=t_max, **_libs())
+                   vdd=d.vdd * corner.vdd_scale, t_step=1e-12, t_stop=T * len(vin),
+                   t_max=min(t_max or d.sar_t_max, d.sar_t_max), options=d.sar_options, **_libs())
 
 
 def render_bench(d: SarDesign, inn, *, corner: Corner | None = None, delvto: list[dict] | None = None,
-                 t_max: float = 5e-12) -> str:
+                 t_max: float | None = None) -> str:
     """Netlist of ``len(inn)`` comparator instances; instance i sees ``inn[i][c]`` (V) at its
     inverting input during clock cycle c (cycle c decides at c·t_bit + t_bit/2)."""
     corner = corner or Corner("nominal", 27.0, 1.0)
@@ -224,4 +266,5 @@ def render_bench(d: SarDesign, inn, *, corner: Corner | None = None, delvto: lis
 
     return _render(BENCH_TEMPLATE, d=d, n_inst=n_inst, devices=comparator_devices(d), delvto=delvto,
                    inn_pwl=pwl, node=node, corner_temp=corner.temp_c, vdd=d.vdd * corner.vdd_scale,
-                   t_step=1e-12, t_stop=n_cyc * d.t_bit, t_max=t_max, **_libs())
+                   t_step=1e-12, t_stop=n_cyc * d.t_bit,
+                   t_max=min(t_max or d.bench_t_max, d.bench_t_max), options=d.bench_options, **_libs())
