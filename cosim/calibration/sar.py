@@ -87,6 +87,20 @@ class SarSpec:
     val_insar_instances: int = 12
     val_mc_sar_inputs: int = 2000
     """Random inputs per held-out instance compared through its SPICE-measured thresholds."""
+    val_numerics_instances: int = 4
+    """Held-out instances per corner measured again with the reference numerics below (the bench's flip
+    points and the whole SAR's mid-scale transition at the lowest resolution)."""
+    val_reference_bench_options: str = "reltol=1e-6 abstol=1e-14 vntol=1e-9 method=gear"
+    val_reference_bench_t_max: float = 2e-13
+    val_reference_sar_options: str = "reltol=1e-4 abstol=1e-12 vntol=1e-6 method=gear"
+    val_reference_sar_t_max: float = 2.5e-13
+
+    def reference_design(self) -> SarDesign:
+        """The design with the validation's converged (reference) numerics."""
+        return self.design.replace(bench_options=self.val_reference_bench_options,
+                                   bench_t_max=self.val_reference_bench_t_max,
+                                   sar_options=self.val_reference_sar_options,
+                                   sar_t_max=self.val_reference_sar_t_max)
 
     def insar_count(self, bits: int) -> int:
         return int(self.insar_instances[bits])
@@ -113,7 +127,11 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> SarSpec
                                      tuple(int(b) for b in q.get("bits", sw["bits"])), "insar_instances", int),
             val_insar_instances=int(q.get("val_insar_instances", va.get("insar_instances", 12))),
             val_mc_sar_inputs=int(va.get("mc_sar_inputs", 2000)),
+            val_numerics_instances=int(q.get("numerics_instances", va.get("numerics_instances", 4))),
+            **{f"val_reference_{k}": (str if k.endswith("options") else float)(va["reference"][k])
+               for k in ("bench_options", "bench_t_max", "sar_options", "sar_t_max") if k in va.get("reference", {})},
         )
+        spec.reference_design()  # checks the reference options
     except KeyError as exc:
         raise ConfigError(f"sweep spec {path} lacks {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
