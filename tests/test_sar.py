@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,6 +63,37 @@ def test_netlists_carry_mismatch_and_corner():
     assert f"DELVTO={dv['M2']!r}" in text and text.count(" d_dff(") == 1 and text.count(" dff\n") == 4
     bench = render_bench(d, [[0.6, 0.61], [0.59, 0.6]], delvto=[dv, {}])
     assert bench.count("M1_") == 2 and f"DELVTO={dv['M1']!r}" in bench and "inn1" in bench
+
+
+def test_numerics_are_design_parameters_checked_and_rendered(tmp_path):
+    from cosim.calibration.sar import load_spec
+
+    d = SarDesign(bench_options="method=trap reltol=1e-5", bench_t_max=1e-12, sar_t_max=2e-12)
+    bench = render_bench(d, [[0.6, 0.61]])
+    assert ".options method=trap reltol=1e-5 noacct" in bench and bench.rstrip().splitlines()[-2].endswith(" 1e-12")
+    assert render_bench(d, [[0.6]], t_max=5e-13).rstrip().splitlines()[-2].endswith(" 5e-13")  # a finer cap wins
+    sar = render_sar(d, 4, [0.1])
+    assert ".options reltol=1e-4 abstol=1e-12 vntol=1e-6 method=gear noacct" in sar
+    assert sar.rstrip().splitlines()[-2].endswith(" 2e-12")
+    for bad, msg in [("reltol=abc", "finite number > 0"), ("method=euler", "valid: gear, trap"),
+                     ("gmin=1e-12", "not allowed"), ("reltol", "not key=value"), ("", "expected ngspice options"),
+                     ("reltol=-1e-4", "finite number > 0")]:
+        with pytest.raises(ConfigError, match=msg):
+            SarDesign(bench_options=bad)
+    # the shipped spec measures with converged bench numerics and names the validation's reference
+    spec = load_spec(None)
+    assert "method=trap" in spec.design.bench_options and spec.design.bench_t_max == 1e-12
+    ref = spec.reference_design()
+    assert ref.bench_t_max < spec.design.bench_t_max and ref.sar_t_max < spec.design.sar_t_max
+    assert spec.val_numerics_instances >= 2 and load_spec(None, quick=True).val_numerics_instances >= 1
+    text = (Path(__file__).parents[1] / "circuits" / "adc_sar.toml").read_text()
+    bad = tmp_path / "adc_sar.toml"
+    bad.write_text(text.replace('bench_options = "reltol=1e-5', 'bench_options = "method=euler reltol=1e-5'))
+    with pytest.raises(ConfigError, match="method 'euler' unknown"):
+        load_spec(bad)
+    bad.write_text(text.replace("bench_t_max = 2e-13", "bench_t_max = -1.0"))  # the reference's
+    with pytest.raises(ConfigError, match="bench_t_max must be a finite number > 0"):
+        load_spec(bad)
 
 
 @pytest.mark.spice
@@ -180,7 +212,7 @@ def test_validation_against_held_out_spice(sar_table, tmp_path):
     checks = {c.name: c for c in checks_for(res)}
     for tag in ("sar4/nominal", "sar4/hot"):
         for name in ("threshold_err_lsb", "dnl_diff_lsb", "inl_diff_lsb", "energy_rel_err", "mc_threshold_err_lsb",
-                     "comparator_offset_err_lsb", "delay_rel_err"):
+                     "comparator_offset_err_lsb", "delay_rel_err", "bench_numerics_err_lsb", "sar_numerics_err_lsb"):
             assert checks[f"{name}/{tag}"].passed, checks[f"{name}/{tag}"]
         assert checks[f"code_disagreement/{tag}"].value <= 0.02
         assert checks[f"mc_code_disagreement/{tag}"].value <= 0.02

@@ -9,6 +9,7 @@ whole SAR at the lowest resolution (codes), and the decision delay at held-out o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,13 @@ def _val_mc_instance(spec: SarSpec, i: int) -> dict:
     return draw_mismatch(spec.design, item_rng(spec.seed, "sar-mc", "val", i))
 
 
+def _item_reference(fn, args):
+    """A validation item run again with the reference (converged) numerics: ``args[0]`` is the spec whose
+    design carries them.  Its result is tagged ``ref-`` so it is not taken for the item itself."""
+    r = fn(*args)
+    return {**r, "which": "ref-" + r["which"]}
+
+
 def _dnl_inl(th: np.ndarray, lsb: float) -> tuple[np.ndarray, np.ndarray]:
     w = np.diff(th) / lsb
     return w - 1, (th - th[0]) / lsb - np.arange(len(th))
@@ -92,6 +100,15 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
             m = load(b, c.name, table)
             items += [(_item_insar, (spec, b, c, "val", i, dv, float(m.shift(dv_ins[i])[0]), float(m.s[0]), spice))
                       for i, dv in enumerate(val_draws)]
+        # the SPICE numerics: the first held-out bench instances, and the first in-SAR ones at the lowest
+        # resolution, measured again with the reference numerics (a flip point moves with integration error)
+        ref = dataclasses.replace(spec, design=spec.reference_design())
+        nn = min(spec.val_numerics_instances, spec.val_mc_instances, len(val_draws))
+        if nn:
+            items.append((_item_reference, (_item_bench, (ref, c, "val", 0, nn, spice))))
+            items += [(_item_reference, (_item_insar, (ref, lo, c, "val", i, val_draws[i],
+                                                       float(m_lo.shift(dv_ins[i])[0]), float(m_lo.s[0]), spice)))
+                      for i in range(nn)]
     res = run_parallel(_call, [(it,) for it in items], n_jobs=n_jobs, progress=progress(len(items)) if progress else None)
     out = []
     for c in cs:
@@ -134,6 +151,15 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
             ins_s = np.array([q["shift"] for q in ins]) / lsb
             ins_m = m.shift(dv_ins) / lsb
             r.mc_th_err_lsb = float(np.max(np.abs(ins_m - ins_s)))
+            # the numerics: the same SPICE points with the converged reference settings
+            rb = next((q for q in res if q.get("which") == "ref-val" and q["corner"] == c.name), None)
+            if rb is not None:
+                r.extra["numerics_bench_lsb"] = float(np.max(np.abs(flip[: len(rb["flip"])] - rb["flip"])) / m.a / lsb)
+            rs = {q["i"]: q["shift"] for q in res if q.get("which") == "ref-insar-val" and q["bits"] == b
+                  and q["corner"] == c.name}
+            if rs:
+                own = {q["i"]: q["shift"] for q in ins}
+                r.extra["numerics_sar_lsb"] = float(np.max(np.abs([own[i] - v for i, v in rs.items()])) / lsb)
             r.extra.update(mc_spice=ins_s, mc_model=ins_m, bench_spice=sh_s, bench_model=sh_m, inl_spice=in_s,
                            inl_model=in_m, n_insar=len(ins),
                            mc_th_err_bench_only_lsb=float(np.max(np.abs(m.bench_shift(dv_ins) / lsb - ins_s))))
@@ -226,13 +252,19 @@ def checks_for(results: list[SarResult]) -> list[Check]:
                                      r.extra["mc_direct_inconsistent"], 0.0))
         if not math.isnan(r.delay_err):
             out.append(Check.at_most(f"delay_rel_err/{key}", r.delay_err, 0.10))
+        # the SPICE points the checks rest on are converged: within a tenth of the 0.05 LSB tolerance on
+        # the bench, and at the low resolution within the 0.001 LSB the 0.1 % code check allows
+        if "numerics_bench_lsb" in r.extra:
+            out.append(Check.at_most(f"bench_numerics_err_lsb/{key}", r.extra["numerics_bench_lsb"], 0.005))
+        if "numerics_sar_lsb" in r.extra:
+            out.append(Check.at_most(f"sar_numerics_err_lsb/{key}", r.extra["numerics_sar_lsb"], 0.001))
     return out
 
 
 def format_table(results: list[SarResult]) -> str:
     rows = [f"{'bits':>4} {'corner':<8} {'th err':>8} {'DNL d':>7} {'INL d':>7} {'codes':>8} {'+-1':>7} {'E model':>9} "
             f"{'E spice':>9} {'E err':>6} {'MC th':>7} {'no corr':>7} {'bench':>7} {'sigma':>7} {'SPICE CI':>15} "
-            f"{'MC codes':>8} {'delay':>6}"]
+            f"{'MC codes':>8} {'delay':>6} {'num b':>6} {'num s':>6}"]
     for r in results:
         rows.append(f"{r.bits:>4} {r.corner:<8} {r.th_err_lsb:8.4f} {r.dnl_diff_lsb:7.4f} {r.inl_diff_lsb:7.4f} "
                     f"{r.code_agree:8.2%} {r.extra['within_1lsb']:7.2%} {r.energy_model_j * 1e15:7.1f}fJ "
@@ -241,7 +273,8 @@ def format_table(results: list[SarResult]) -> str:
                     f"{r.sigma_model_lsb:7.3f} "
                     f"[{r.sigma_ci_lsb[0]:.3f},{r.sigma_ci_lsb[1]:.3f}] "
                     + (f"{r.mc_code_agree:8.2%}" if not math.isnan(r.mc_code_agree) else f"{'-':>8}")
-                    + f" {r.delay_err:6.1%}")
+                    + f" {r.delay_err:6.1%} {r.extra.get('numerics_bench_lsb', math.nan):6.4f}"
+                    f" {r.extra.get('numerics_sar_lsb', math.nan):6.4f}")
     return "\n".join(rows)
 
 
@@ -351,8 +384,10 @@ def write_report(results: list[SarResult], checks: list[Check], path, *, table=N
              "'no corr': the same without the in-SAR correction, i.e. the comparator's bench offset alone), the "
              "worst comparator-offset error on the bench (ideal-source inputs, 200 held-out instances), the model's "
              "comparator offset sigma and the 95 % interval of the bench instances' sigma, codes equal for held-out "
-             "instances through the whole SAR (lowest resolution; below), and the worst delay error at overdrives >= 0.1 "
-             "LSB.", "", "```", format_table(results), "```",
+             "instances through the whole SAR (lowest resolution; below), the worst delay error at overdrives >= 0.1 "
+             "LSB, and the SPICE numerics: the largest change of the first held-out instances' bench flip points "
+             "('num b') and of their in-SAR shift at the lowest resolution ('num s') when measured again with the "
+             "spec's reference settings (converged: a smaller time-step cap).", "", "```", format_table(results), "```",
              ""]
     failed = [c for c in checks if not c.passed]
     lines += [f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed."]
