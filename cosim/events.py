@@ -17,6 +17,11 @@ def record(kind: str, detail: str) -> None:
     _EVENTS.append((kind, detail))
 
 
+def pending() -> list[tuple[str, str]]:
+    """The events recorded since the last drain (kept: the caller only looks)."""
+    return list(_EVENTS)
+
+
 def drain() -> list[tuple[str, str]]:
     """The events recorded since the last drain (and forget them)."""
     out = list(_EVENTS)

@@ -91,9 +91,51 @@ def test_numerics_are_design_parameters_checked_and_rendered(tmp_path):
     bad.write_text(text.replace('bench_options = "reltol=1e-5', 'bench_options = "method=euler reltol=1e-5'))
     with pytest.raises(ConfigError, match="method 'euler' unknown"):
         load_spec(bad)
-    bad.write_text(text.replace("bench_t_max = 2e-13", "bench_t_max = -1.0"))  # the reference's
-    with pytest.raises(ConfigError, match="bench_t_max must be a finite number > 0"):
-        load_spec(bad)
+    for old, new, msg in [("bench_t_max = 2e-13", "bench_t_max = -1.0", r"reference.bench_t_max must be a finite"),
+                          ("bench_t_max = 2e-13", "bench_tmax = 2e-13", r"unknown key\(s\) \['bench_tmax'\]"),
+                          ("sar_t_max = 2.5e-13", "sar_t_max = 1e-11", "must not be coarser"),
+                          ('bench_options = "reltol=1e-6', 'bench_options = "method=euler reltol=1e-6',
+                           "reference.bench_options: method 'euler'"),
+                          ("numerics_instances = 4 ", "numerics_instances = -1 ", "whole number >= 0")]:
+        assert old in text
+        assert text.count(old) == 1  # each lives in one place: [validate] reference or numerics_instances
+        bad.write_text(text.replace(old, new))
+        with pytest.raises(ConfigError, match=msg):
+            load_spec(bad)
+
+
+def test_validation_refuses_a_table_of_other_numerics_and_marks_relaxed_references(tmp_path):
+    import json
+
+    import h5py
+
+    from cosim import events
+    from cosim.calibration.sar import load_spec
+    from cosim.errors import CalibrationError
+    from cosim.resources import calibration_dir
+    from cosim.validation.sar import _check_numerics, _item_reference
+
+    spec = load_spec(None)
+    t = tmp_path / "other.h5"
+    t.write_bytes((calibration_dir() / "adc_sar.h5").read_bytes())
+    with h5py.File(t, "a") as f:
+        a = json.loads(f.attrs["attrs_json"])
+        a["design"]["bench_options"] = "reltol=1e-3 method=gear"
+        f.attrs["attrs_json"] = json.dumps(a)
+    with pytest.raises(CalibrationError, match="other SPICE numerics.*bench_options: table 'reltol=1e-3 method=gear'"):
+        _check_numerics(spec, t)
+
+    def fake(tag, relax):
+        if relax:
+            events.record("relaxed", "timestep too small -> converged with reltol=1e-3")
+        return {"which": tag, "flip": np.zeros(2)}
+
+    events.drain()
+    r = _item_reference(fake, ("val", False))
+    assert r["which"] == "ref-val" and r["relaxed"] is False
+    r = _item_reference(fake, ("insar-val", True))
+    assert r["which"] == "ref-insar-val" and r["relaxed"] is True
+    assert [k for k, _ in events.drain()] == ["relaxed"]  # still reported with the run's events
 
 
 @pytest.mark.spice

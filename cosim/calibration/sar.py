@@ -106,6 +106,32 @@ class SarSpec:
         return int(self.insar_instances[bits])
 
 
+REFERENCE_KEYS = ("bench_options", "bench_t_max", "sar_options", "sar_t_max")
+
+
+def _reference(ref, path) -> dict:
+    """The ``[validate] reference`` table: converged numerics, each cap finer than the design's default."""
+    from ..netlist.sar import check_options
+
+    if not isinstance(ref, dict):
+        raise ConfigError(f"sweep spec {path}: [validate] reference must be a table of {', '.join(REFERENCE_KEYS)}")
+    unknown = sorted(set(ref) - set(REFERENCE_KEYS))
+    if unknown:
+        raise ConfigError(f"sweep spec {path}: [validate] reference: unknown key(s) {unknown}; "
+                          f"valid: {', '.join(REFERENCE_KEYS)}")
+    out = {}
+    for k, v in ref.items():
+        what = f"sweep spec {path}: [validate] reference.{k}"
+        if k.endswith("options"):
+            check_options(v, what)
+            out[f"val_reference_{k}"] = v
+        else:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+                raise ConfigError(f"{what} must be a finite number > 0 (s), got {v!r}")
+            out[f"val_reference_{k}"] = float(v)
+    return out
+
+
 def load_spec(path: str | Path | None = None, *, quick: bool = False) -> SarSpec:
     path, text, d = read_sweep_spec(path, SPEC_NAME)
     try:
@@ -127,11 +153,9 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> SarSpec
                                      tuple(int(b) for b in q.get("bits", sw["bits"])), "insar_instances", int),
             val_insar_instances=int(q.get("val_insar_instances", va.get("insar_instances", 12))),
             val_mc_sar_inputs=int(va.get("mc_sar_inputs", 2000)),
-            val_numerics_instances=int(q.get("numerics_instances", va.get("numerics_instances", 4))),
-            **{f"val_reference_{k}": (str if k.endswith("options") else float)(va["reference"][k])
-               for k in ("bench_options", "bench_t_max", "sar_options", "sar_t_max") if k in va.get("reference", {})},
+            val_numerics_instances=q.get("numerics_instances", va.get("numerics_instances", 4)),
+            **_reference(va.get("reference", {}), path),
         )
-        spec.reference_design()  # checks the reference options
     except KeyError as exc:
         raise ConfigError(f"sweep spec {path} lacks {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
@@ -146,6 +170,14 @@ def load_spec(path: str | Path | None = None, *, quick: bool = False) -> SarSpec
         raise ConfigError(f"sweep spec {path}: need at least 20 Monte Carlo instances")
     if min(spec.insar_instances.values()) < 12 or spec.val_insar_instances < 2:
         raise ConfigError(f"sweep spec {path}: need at least 12 in-SAR calibration instances and 2 held-out ones")
+    ref = spec.reference_design()
+    for k in ("bench_t_max", "sar_t_max"):
+        if getattr(ref, k) > getattr(spec.design, k):
+            raise ConfigError(f"sweep spec {path}: [validate] reference.{k} ({getattr(ref, k):g} s) must not be "
+                              f"coarser than the design's ({getattr(spec.design, k):g} s)")
+    n = spec.val_numerics_instances
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ConfigError(f"sweep spec {path}: [validate] numerics_instances must be a whole number >= 0, got {n!r}")
     if spec.points_per_cycle < 4 or spec.mc_cycles < 6 or len(spec.overdrive_v) < 2:
         raise ConfigError(f"sweep spec {path}: points_per_cycle >= 4, mc_cycles >= 6 and 2+ overdrives needed")
     return spec

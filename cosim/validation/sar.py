@@ -56,9 +56,35 @@ def _val_mc_instance(spec: SarSpec, i: int) -> dict:
 
 def _item_reference(fn, args):
     """A validation item run again with the reference (converged) numerics: ``args[0]`` is the spec whose
-    design carries them.  Its result is tagged ``ref-`` so it is not taken for the item itself."""
+    design carries them.  Its result is tagged ``ref-`` so it is not taken for the item itself.  A run
+    that only converged on the relaxed retry (looser tolerances than the reference's) is no reference:
+    ``relaxed`` marks it, and its numerics check fails."""
+    from .. import events
+
+    n0 = len(events.pending())
     r = fn(*args)
-    return {**r, "which": "ref-" + r["which"]}
+    relaxed = any(kind == "relaxed" for kind, _ in events.pending()[n0:])
+    return {**r, "which": "ref-" + r["which"], "relaxed": relaxed}
+
+
+NUMERICS_KEYS = ("bench_options", "bench_t_max", "sar_options", "sar_t_max")
+
+
+def _check_numerics(spec: SarSpec, table) -> None:
+    """The table must have been measured with the numerics the spec validates with: a table fitted on
+    other settings inherits their integration error, which the validation's own points would not show."""
+    from ..errors import CalibrationError
+    from ..models.sar import _table, default_table_path
+    from ..netlist.sar import SarDesign
+
+    t = _table(str(table or default_table_path()))
+    stored = SarDesign.from_dict(t.attrs["design"])  # tables before these keys: the old defaults
+    diff = [k for k in NUMERICS_KEYS if getattr(stored, k) != getattr(spec.design, k)]
+    if diff:
+        raise CalibrationError(
+            f"{t.path} was measured with other SPICE numerics than the spec validates with ("
+            + "; ".join(f"{k}: table {getattr(stored, k)!r}, spec {getattr(spec.design, k)!r}" for k in diff)
+            + "); regenerate it with 'cosim calibrate adc --kind sar-cdac'")
 
 
 def _dnl_inl(th: np.ndarray, lsb: float) -> tuple[np.ndarray, np.ndarray]:
@@ -71,6 +97,7 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
     from ..models.sar import load
 
     bits = list(bits or spec.bits)
+    _check_numerics(spec, table)
     cs = [c for c in spec.corners if corners is None or c.name in corners]
     d = spec.design
     held = spec.__class__(**{**spec.__dict__, "points_per_cycle": spec.points_per_cycle + 1})  # another grid
@@ -154,9 +181,10 @@ def validate(spec: SarSpec, *, table=None, spice: SpiceSettings = SpiceSettings(
             # the numerics: the same SPICE points with the converged reference settings
             rb = next((q for q in res if q.get("which") == "ref-val" and q["corner"] == c.name), None)
             if rb is not None:
-                r.extra["numerics_bench_lsb"] = float(np.max(np.abs(flip[: len(rb["flip"])] - rb["flip"])) / m.a / lsb)
-            rs = {q["i"]: q["shift"] for q in res if q.get("which") == "ref-insar-val" and q["bits"] == b
-                  and q["corner"] == c.name}
+                r.extra["numerics_bench_lsb"] = (math.nan if rb["relaxed"] else
+                                                 float(np.max(np.abs(flip[: len(rb["flip"])] - rb["flip"])) / m.a / lsb))
+            rs = {q["i"]: math.nan if q["relaxed"] else q["shift"] for q in res
+                  if q.get("which") == "ref-insar-val" and q["bits"] == b and q["corner"] == c.name}
             if rs:
                 own = {q["i"]: q["shift"] for q in ins}
                 r.extra["numerics_sar_lsb"] = float(np.max(np.abs([own[i] - v for i, v in rs.items()])) / lsb)
