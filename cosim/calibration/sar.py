@@ -519,7 +519,7 @@ def calibrate(spec: SarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
     f_nom = np.array([next(r["flip"] for r in results if r.get("which") == "nominal" and r["corner"] == c) for c in cn])
     table.put("comparator/f_nominal", f_nom, "V")
     coefs, dvts, flips, resid = [], None, [], []
-    for c in cn:
+    for ci, c in enumerate(cn):
         rs = sorted([r for r in results if r.get("which") == "cal" and r["corner"] == c], key=lambda r: r["idx"][0])
         dvt = np.concatenate([r["dvt"] for r in rs])
         f = np.concatenate([r["flip"] for r in rs])
@@ -531,7 +531,6 @@ def calibrate(spec: SarSpec, *, spice: SpiceSettings = SpiceSettings(), n_jobs: 
             F = F[:, : 1 + len(names)]
         # the mismatch-free comparator's flip point is measured (f_nominal): the fit's intercept is that,
         # not a free parameter — a free one put the zero-ΔV_T instance 0.0005-0.0009 LSB off at 4 bits
-        ci = cn.index(c)
         sol = np.zeros(offset_features(dvt[:1], names).shape[1])
         sol[0] = f_nom[ci]
         sol[1: F.shape[1]] = np.linalg.lstsq(F[:, 1:], f[ok] - f_nom[ci], rcond=None)[0]
