@@ -50,11 +50,14 @@ def test_dask_cluster_run_equals_local_runs(tmp_path, cluster):
 
 @pytest.fixture
 def fragile_cluster():
-    """Two workers; a task may lose one worker before it counts as the culprit (dask's default is 3)."""
+    """Two workers; a task may lose one worker before it counts as the culprit (dask's default is 3).
+    Worker saturation 1.0: a worker holds only the task it runs, so a killed worker counts against that task
+    alone (at dask's default 1.1 a second, queued task was counted too and, under load, blamed twice)."""
     distributed = pytest.importorskip("distributed")
     import dask
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.scheduler.worker-saturation": 1.0}):
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                       dashboard_address=":0") as c:
             yield c
