@@ -38,8 +38,8 @@ import numpy as np
 from ..config import SpiceSettings
 from ..errors import CalibrationError, ConfigError
 from ..netlist.adc import Corner, area_estimate
-from ..netlist.sar import (SAR_BITS, SarDesign, comparator_devices, draw_mismatch, mismatch_sigmas, render_bench,
-                           render_sar, template_sources)
+from ..netlist.sar import (NUMERICS_FIELDS, SAR_BITS, SarDesign, comparator_devices, draw_mismatch, mismatch_sigmas,
+                           render_bench, render_sar, template_sources)
 from ..parallel import Failed, item_rng, run_parallel
 from ..spice import get_backend
 from ..store import Table
@@ -97,16 +97,10 @@ class SarSpec:
 
     def reference_design(self) -> SarDesign:
         """The design with the validation's converged (reference) numerics."""
-        return self.design.replace(bench_options=self.val_reference_bench_options,
-                                   bench_t_max=self.val_reference_bench_t_max,
-                                   sar_options=self.val_reference_sar_options,
-                                   sar_t_max=self.val_reference_sar_t_max)
+        return self.design.replace(**{k: getattr(self, f"val_reference_{k}") for k in NUMERICS_FIELDS})
 
     def insar_count(self, bits: int) -> int:
         return int(self.insar_instances[bits])
-
-
-REFERENCE_KEYS = ("bench_options", "bench_t_max", "sar_options", "sar_t_max")
 
 
 def _reference(ref, path) -> dict:
@@ -114,11 +108,11 @@ def _reference(ref, path) -> dict:
     from ..netlist.sar import check_options
 
     if not isinstance(ref, dict):
-        raise ConfigError(f"sweep spec {path}: [validate] reference must be a table of {', '.join(REFERENCE_KEYS)}")
-    unknown = sorted(set(ref) - set(REFERENCE_KEYS))
+        raise ConfigError(f"sweep spec {path}: [validate] reference must be a table of {', '.join(NUMERICS_FIELDS)}")
+    unknown = sorted(set(ref) - set(NUMERICS_FIELDS))
     if unknown:
         raise ConfigError(f"sweep spec {path}: [validate] reference: unknown key(s) {unknown}; "
-                          f"valid: {', '.join(REFERENCE_KEYS)}")
+                          f"valid: {', '.join(NUMERICS_FIELDS)}")
     out = {}
     for k, v in ref.items():
         what = f"sweep spec {path}: [validate] reference.{k}"

@@ -129,6 +129,10 @@ class SarDesign:
         return self.c_unit * 2**bits
 
 
+#: The design fields that set the SAR netlists' SPICE numerics (a table records them; a validation
+#: reference overrides them).
+NUMERICS_FIELDS = ("bench_options", "bench_t_max", "sar_options", "sar_t_max")
+
 #: ``.options`` a SAR design may set, and the integration methods it may choose.
 SIM_OPTIONS = ("reltol", "abstol", "vntol", "chgtol", "trtol", "maxord")
 SIM_METHODS = ("gear", "trap")

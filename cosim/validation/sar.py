@@ -67,19 +67,16 @@ def _item_reference(fn, args):
     return {**r, "which": "ref-" + r["which"], "relaxed": relaxed}
 
 
-NUMERICS_KEYS = ("bench_options", "bench_t_max", "sar_options", "sar_t_max")
-
-
 def _check_numerics(spec: SarSpec, table) -> None:
     """The table must have been measured with the numerics the spec validates with: a table fitted on
     other settings inherits their integration error, which the validation's own points would not show."""
     from ..errors import CalibrationError
     from ..models.sar import _table, default_table_path
-    from ..netlist.sar import SarDesign
+    from ..netlist.sar import NUMERICS_FIELDS, SarDesign
 
     t = _table(str(table or default_table_path()))
     stored = SarDesign.from_dict(t.attrs["design"])  # tables before these keys: the old defaults
-    diff = [k for k in NUMERICS_KEYS if getattr(stored, k) != getattr(spec.design, k)]
+    diff = [k for k in NUMERICS_FIELDS if getattr(stored, k) != getattr(spec.design, k)]
     if diff:
         raise CalibrationError(
             f"{t.path} was measured with other SPICE numerics than the spec validates with ("
