@@ -83,6 +83,7 @@ def test_numerics_are_design_parameters_checked_and_rendered(tmp_path):
     # the shipped spec measures with converged bench numerics and names the validation's reference
     spec = load_spec(None)
     assert "method=trap" in spec.design.bench_options and spec.design.bench_t_max == 1e-12
+    assert "method=trap" in spec.design.sar_options and spec.design.sar_t_max == 2e-12
     ref = spec.reference_design()
     assert ref.bench_t_max < spec.design.bench_t_max and ref.sar_t_max < spec.design.sar_t_max
     assert spec.val_numerics_instances >= 2 and load_spec(None, quick=True).val_numerics_instances >= 1
