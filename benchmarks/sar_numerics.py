@@ -13,7 +13,9 @@ points are measured three ways in one run:
 
 and the whole SAR's 4-bit mid-scale transition of the first N held-out in-SAR instances per corner (those
 the validation's numerics check measures, the same way), old and spec against the reference.  Errors are
-printed in 8-bit LSB (bench) and 4-bit LSB (whole SAR) next to the run times.
+printed in 8-bit LSB (bench) and 4-bit LSB (whole SAR) next to the run times.  Last, the energy per
+conversion of random inputs at 4 and 8 bits (what the energy scales are fitted to), old and spec against
+the reference.
 """
 
 from __future__ import annotations
@@ -90,6 +92,32 @@ def main(n: int = 4) -> None:
             e = (f - f_ref) / lsb4
             print(f"{c.name:<9} {name:<10} {t:6.1f}s {t_ref / t:7.1f}x {np.sqrt(np.mean(e**2)):9.5f} "
                   f"{np.max(np.abs(e)):8.5f}")
+
+    # the energy per conversion (VDD + VREF + VCM) the tables are fitted to, same settings
+    vin = np.random.default_rng(7).uniform(0, d.v_ref, 24)
+    print(f"\nenergy per conversion of {len(vin)} random inputs (the first conversion left out, as in the "
+          f"validation), mismatch-free SAR, all corners; error against the reference\n")
+
+    def conv(name, c, bits):
+        from cosim.calibration.sar import convert
+
+        t = time.perf_counter()
+        r = convert(sar[name], bits, c, vin, spice=s)
+        return (name, c.name, bits), ((r["e_vdd"] + r["e_vref"] + r["e_vcm"])[1:], r["codes"],
+                                      time.perf_counter() - t)
+
+    got = dict(Parallel(n_jobs=2)(delayed(conv)(name, c, b) for c in spec.corners for b in (4, 8) for name in sar))
+    print(f"{'corner':<9} {'bits':>4} {'settings':<10} {'time':>7} {'ref/this':>8} {'mean (fJ)':>10} {'mean err':>9} "
+          f"{'worst conv.':>11} {'codes':>6}")
+    for c in spec.corners:
+        for b in (4, 8):
+            e_ref, c_ref, t_ref = got["reference", c.name, b]
+            for name in ("old", "spec"):
+                e, codes, t = got[name, c.name, b]
+                print(f"{c.name:<9} {b:>4} {name:<10} {t:6.1f}s {t_ref / t:7.1f}x {e.mean() * 1e15:10.2f} "
+                      f"{e.mean() / e_ref.mean() - 1:+9.2%} {np.max(np.abs(e / e_ref - 1)):11.2%} "
+                      f"{int(np.sum(codes == c_ref)):>3}/{len(vin)}")
+
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 4)
