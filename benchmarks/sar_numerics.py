@@ -36,7 +36,8 @@ def main(n: int = 4) -> None:
 
     from joblib import Parallel, delayed
 
-    from cosim.calibration.sar import _item_insar, comparator_devices, flip_points, insar_draws, load_spec
+    from cosim.calibration.sar import (_item_insar, comparator_devices, convert, flip_points, insar_draws,
+                                      load_spec)
     from cosim.config import SpiceSettings
     from cosim.models.sar import load
     from cosim.validation.sar import _val_mc_instance
@@ -99,21 +100,19 @@ def main(n: int = 4) -> None:
           f"validation), mismatch-free SAR, all corners; error against the reference\n")
 
     def conv(name, c, bits):
-        from cosim.calibration.sar import convert
-
         t = time.perf_counter()
         r = convert(sar[name], bits, c, vin, spice=s)
         return (name, c.name, bits), ((r["e_vdd"] + r["e_vref"] + r["e_vcm"])[1:], r["codes"],
                                       time.perf_counter() - t)
 
-    got = dict(Parallel(n_jobs=2)(delayed(conv)(name, c, b) for c in spec.corners for b in (4, 8) for name in sar))
+    energy = dict(Parallel(n_jobs=2)(delayed(conv)(name, c, b) for c in spec.corners for b in (4, 8) for name in sar))
     print(f"{'corner':<9} {'bits':>4} {'settings':<10} {'time':>7} {'ref/this':>8} {'mean (fJ)':>10} {'mean err':>9} "
           f"{'worst conv.':>11} {'codes':>6}")
     for c in spec.corners:
         for b in (4, 8):
-            e_ref, c_ref, t_ref = got["reference", c.name, b]
+            e_ref, c_ref, t_ref = energy["reference", c.name, b]
             for name in ("old", "spec"):
-                e, codes, t = got[name, c.name, b]
+                e, codes, t = energy[name, c.name, b]
                 print(f"{c.name:<9} {b:>4} {name:<10} {t:6.1f}s {t_ref / t:7.1f}x {e.mean() * 1e15:10.2f} "
                       f"{e.mean() / e_ref.mean() - 1:+9.2%} {np.max(np.abs(e / e_ref - 1)):11.2%} "
                       f"{int(np.sum(codes == c_ref)):>3}/{len(vin)}")
