@@ -264,6 +264,7 @@ def test_validation_against_held_out_spice(sar_table, tmp_path):
         assert checks[f"mc_code_disagreement/{tag}"].value <= 0.02
         # the staircase-measured thresholds predict the instance's own direct conversions
         assert checks[f"mc_direct_codes_off_measured_thresholds/{tag}"].passed
+        assert checks[f"direct_codes_off_measured_thresholds/{tag}"].passed
     rep = write_report(res, list(checks.values()), tmp_path / "sar.md", table=path)
     text = rep.read_text()
     assert "Kull" in text and "NeuroSim" in text and "ours / this" in text
