@@ -14,7 +14,9 @@ from cosim.netlist.sar import SarDesign, comparator_devices, draw_mismatch, mism
 
 TEST_SPEC = """
 seed = 11
-[design]
+[design]  # the whole SAR's numerics as shipped (the bench keeps the code defaults: quicker, checked at 0.005 LSB)
+sar_options = "reltol=1e-4 abstol=1e-12 vntol=1e-6 method=trap"
+sar_t_max = 2e-12
 [sweep]
 bits = [4]
 corners = [
@@ -34,6 +36,7 @@ mc_sar_instances = 1
 mc_sar_conversions = 60
 overdrive_v = [5e-4, 5e-3]
 insar_instances = 3
+reference = { sar_options = "reltol=1e-5 abstol=1e-13 vntol=1e-7 method=gear", sar_t_max = 2.5e-13 }
 """
 
 
@@ -186,7 +189,10 @@ def test_calibration_measures_offsets_energy_and_delay(sar_table):
     assert flips.shape == (2, 50) and np.all(flips.std(1) > 1e-3)  # mismatch spreads the comparator
     assert np.all(t["comparator/fit_resid_rms"] < 0.1 * flips.std(1))
     assert np.all(np.diff(t["comparator/delay"], axis=1) < 0)  # larger overdrive, faster decision
-    assert np.all(np.abs(t["b4/k_ref"] - 1) < 0.15)  # ideal-capacitor charge accounts for SPICE's VREF energy
+    # ideal-capacitor charge accounts for most of SPICE's VREF energy; SPICE draws more (the shipped table:
+    # 20-23 % more at 4 bits' 16 fF array, 3 % at 8 bits), measured with trapezoidal integration, whose
+    # currents sum to the capacitors' charge exactly (gear's, summed the same way, read ~10 % lower)
+    assert np.all((t["b4/k_ref"] > 1.0) & (t["b4/k_ref"] < 1.3))
     assert "adc_sar.cir.j2" in " ".join(t.sources) and "sar_comparator.cir.j2" in " ".join(t.sources)
     # the in-SAR correction: instances converted by the whole SAR differ from the bench's prediction, and
     # the linear fit in their ΔV_T takes most of that difference out
@@ -257,9 +263,8 @@ def test_validation_against_held_out_spice(sar_table, tmp_path):
         for name in ("threshold_err_lsb", "dnl_diff_lsb", "inl_diff_lsb", "energy_rel_err", "mc_threshold_err_lsb",
                      "comparator_offset_err_lsb", "delay_rel_err", "bench_numerics_err_lsb"):
             assert checks[f"{name}/{tag}"].passed, checks[f"{name}/{tag}"]
-        # the whole SAR's numerics are measured; their 0.001 LSB budget is missed at some corners (0.0010-0.0013
-        # LSB in the shipped validation, README "SPICE numerics"), so here only: measured, and a few 1e-3 at most
-        assert 0.0 <= checks[f"sar_numerics_err_lsb/{tag}"].value <= 0.005, checks[f"sar_numerics_err_lsb/{tag}"]
+        # the whole SAR's SPICE points are converged to the 0.001 LSB the 0.1 % code check needs
+        assert checks[f"sar_numerics_err_lsb/{tag}"].passed, checks[f"sar_numerics_err_lsb/{tag}"]
         assert checks[f"code_disagreement/{tag}"].value <= 0.02
         assert checks[f"mc_code_disagreement/{tag}"].value <= 0.02
         # the staircase-measured thresholds predict the instance's own direct conversions
