@@ -273,6 +273,7 @@ def test_validation_against_held_out_spice(sar_table, tmp_path):
     rep = write_report(res, list(checks.values()), tmp_path / "sar.md", table=path)
     text = rep.read_text()
     assert "Kull" in text and "NeuroSim" in text and "ours / this" in text
+    assert "## Codes of the mismatch-free instance at low resolution" in text and "| 4 | hot | 2000 |" in text
 
 
 def test_shipped_sar_table_is_current_and_loads():

@@ -86,7 +86,8 @@ class SarSpec:
     """In-SAR calibration instances per resolution: {bits: count}."""
     val_insar_instances: int = 12
     val_mc_sar_inputs: int = 2000
-    """Random inputs per held-out instance compared through its SPICE-measured thresholds."""
+    """Random inputs per held-out instance (Monte Carlo, and the mismatch-free one at the lowest resolution)
+    compared through its SPICE-measured thresholds."""
     val_numerics_instances: int = 4
     """Held-out instances per corner measured again with the reference numerics below (the bench's flip
     points and the whole SAR's mid-scale transition at the lowest resolution)."""
