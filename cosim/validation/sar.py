@@ -237,28 +237,42 @@ def _mc_codes(spec: SarSpec, res: list, m, corner: str, names: list[str]) -> dic
     ``mc_code_agree_direct`` is the model's agreement with them (a few hundred inputs: one miss is a
     few tenths of a percent).  A transition the staircases never bracketed counts as infinitely far
     off (``mc_unpinned``)."""
-    d = spec.design
-    agree, exact, direct, incons, worst, unpinned = [], [], [], [], 0.0, 0
+    per = []
     for i in range(spec.val_mc_sar_instances):
         dv = _val_mc_instance(spec, i)
         vec = np.array([dv[nm] for nm in names])
         th_s = next(q["th"] for q in res if q.get("which") == "mcth" and q["corner"] == corner and q["i"] == i)
-        th_m = m.thresholds(vec)
-        unpinned += int(np.sum(np.isnan(th_s)))  # the staircases never bracketed it: counted as a miss
-        th_s = np.where(np.isnan(th_s), np.inf, th_s)
-        worst = max(worst, float(np.max(np.abs(th_m - th_s)) / m.lsb))
-        x = item_rng(spec.seed + 3, "sar-val-mc-inputs", corner, i).uniform(0, d.v_ref, spec.val_mc_sar_inputs)
-        agree.append(np.mean((x[:, None] > th_s).sum(1) == m.codes(x, vec)))
-        exact.append(1.0 - float(np.sum(np.abs(th_m - th_s))) / d.v_ref)
+        x = item_rng(spec.seed + 3, "sar-val-mc-inputs", corner, i).uniform(0, spec.design.v_ref,
+                                                                            spec.val_mc_sar_inputs)
         q = next(q for q in res if q.get("tag") == f"mc{i}" and q["corner"] == corner)
-        direct.append(np.mean(m.codes(q["vin"], vec) == q["codes"]))
-        v, k = q["vin"][1:], q["codes"][1:]  # the first conversion starts from the operating point
-        far = np.min(np.abs(v[:, None] - th_s[None, :]), axis=1) > DIRECT_TOL_V
-        incons.append(np.mean(((v[:, None] > th_s).sum(1) != k) & far))
-    return {"mc_code_agree": float(np.mean(agree)), "mc_code_exact": float(np.mean(exact)),
-            "mc_code_agree_direct": float(np.mean(direct)), "mc_direct_inconsistent": float(np.mean(incons)),
-            "mc_th_all_err_lsb": worst, "mc_unpinned": unpinned, "mc_code_inputs": len(agree) * spec.val_mc_sar_inputs,
-            "mc_direct_conversions": len(direct) * spec.val_mc_sar_conversions}
+        per.append(_measured_codes(m, vec, th_s, x, q["vin"], q["codes"], spec.design.v_ref))
+    return {"mc_code_agree": float(np.mean([p["agree"] for p in per])),
+            "mc_code_exact": float(np.mean([p["exact"] for p in per])),
+            "mc_code_agree_direct": float(np.mean([p["direct"] for p in per])),
+            "mc_direct_inconsistent": float(np.mean([p["inconsistent"] for p in per])),
+            "mc_th_all_err_lsb": max(p["worst_lsb"] for p in per), "mc_unpinned": sum(p["unpinned"] for p in per),
+            "mc_code_inputs": len(per) * spec.val_mc_sar_inputs,
+            "mc_direct_conversions": len(per) * spec.val_mc_sar_conversions}
+
+
+def _measured_codes(m, vec, th_s, x, vin, codes, v_ref: float) -> dict:
+    """One instance's codes through its SPICE-measured transitions ``th_s`` (NaN: never bracketed,
+    counted as infinitely far off) against the model (ΔV_T ``vec``, None: mismatch-free): the
+    fraction of equal codes on the inputs ``x`` (``agree``) and integrated over the input range
+    (``exact``, 1 - sum|threshold error| / VREF), the worst threshold error, and of the direct
+    conversions ``vin`` → ``codes`` the model's agreement (``direct``) and the fraction after the first
+    (which starts from the operating point), beyond ``DIRECT_TOL_V`` of every measured transition, whose
+    code the transitions do not predict (``inconsistent``)."""
+    th_m = m.thresholds(vec)
+    unpinned = int(np.sum(np.isnan(th_s)))
+    th_s = np.where(np.isnan(th_s), np.inf, th_s)
+    v, k = vin[1:], codes[1:]
+    far = np.min(np.abs(v[:, None] - th_s[None, :]), axis=1) > DIRECT_TOL_V
+    return {"agree": float(np.mean((x[:, None] > th_s).sum(1) == m.codes(x, vec))),
+            "exact": 1.0 - float(np.sum(np.abs(th_m - th_s))) / v_ref,
+            "worst_lsb": float(np.max(np.abs(th_m - th_s)) / m.lsb), "unpinned": unpinned,
+            "direct": float(np.mean(m.codes(vin, vec) == codes)),
+            "inconsistent": float(np.mean(((v[:, None] > th_s).sum(1) != k) & far))}
 
 
 #: At this resolution and below every code is checked (0.1 %); above, the codes away from a threshold.
@@ -281,17 +295,11 @@ def _free_codes(spec: SarSpec, res: list, m, bits: int, corner: str, val: dict) 
     must be the thresholds' (``direct_inconsistent``; the first conversion, which starts from the operating
     point, left out).  An unbracketed transition counts as infinitely far off."""
     th_s = next(q["th"] for q in res if q.get("which") == "th-free" and q["corner"] == corner and q["bits"] == bits)
-    unpinned = int(np.sum(np.isnan(th_s)))
-    th_s = np.where(np.isnan(th_s), np.inf, th_s)
     x = item_rng(spec.seed + 3, "sar-val-free-inputs", corner, bits).uniform(0, spec.design.v_ref,
                                                                               spec.val_mc_sar_inputs)
-    v, k = val["vin"][1:], val["codes"][1:]
-    far = np.min(np.abs(v[:, None] - th_s[None, :]), axis=1) > DIRECT_TOL_V
-    return {"code_agree_th": float(np.mean((x[:, None] > th_s).sum(1) == m.codes(x))),
-            "code_exact_th": 1.0 - float(np.sum(np.abs(m.thresholds() - th_s))) / spec.design.v_ref,
-            "th_all_err_lsb": float(np.max(np.abs(m.thresholds() - th_s)) / m.lsb), "th_unpinned": unpinned,
-            "code_inputs_th": len(x),
-            "direct_inconsistent": float(np.mean(((v[:, None] > th_s).sum(1) != k) & far))}
+    p = _measured_codes(m, None, th_s, x, val["vin"], val["codes"], spec.design.v_ref)
+    return {"code_agree_th": p["agree"], "code_exact_th": p["exact"], "th_all_err_lsb": p["worst_lsb"],
+            "th_unpinned": p["unpinned"], "code_inputs_th": len(x), "direct_inconsistent": p["inconsistent"]}
 
 
 def _thr(spec, b, c, spice):
