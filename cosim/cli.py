@@ -643,14 +643,31 @@ def cmd_capacity(args) -> int:
 # --------------------------------------------------------------------------- system simulator
 
 
-def _parse_sets(items: list[str] | None) -> dict:
+def _parse_sets(items: list[str] | None, args=None) -> dict:
+    """``--set FIELD=VALUE`` overrides, plus the streaming shortcuts ``--streaming`` / ``--zero-skip``."""
     out = {}
     for it in items or []:
         if "=" not in it:
             raise ConfigError(f"--set {it!r}: expected FIELD=VALUE, e.g. compute.adc_bits=4")
         k, v = it.split("=", 1)
         out[k.strip()] = v.strip()
+    if args is not None and getattr(args, "streaming", None):
+        out["compute.input_sign"] = args.streaming
+    if args is not None and getattr(args, "zero_skip", None) is not None:
+        out["compute.zero_skip"] = args.zero_skip
     return out
+
+
+def streaming_opts(p) -> None:
+    from .system.streaming import ENCODINGS
+
+    p.add_argument("--streaming", choices=ENCODINGS, help="how signed streamed values go in: two_pass (positive "
+                   "then negative magnitudes), offset (u + 2^(b-1)) or twos (two's complement, sign bit weighted "
+                   "-2^(b-1)); default: the preset's compute.input_sign")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--zero-skip", dest="zero_skip", action="store_true", default=None,
+                   help="group only the driven rows into conversions (compute.zero_skip = true)")
+    g.add_argument("--no-zero-skip", dest="zero_skip", action="store_false", help="fixed row groups")
 
 
 def _outputs(args, base: str | None = None) -> dict[str, Path | None]:
@@ -672,7 +689,8 @@ def cmd_run(args) -> int:
     from .system.runs import run
 
     outs = _outputs(args, f"{Path(args.model).stem}_{Path(args.arch).stem}_s{args.seq_len}_b{args.batch}")
-    r = run(args.model, args.arch, args.seq_len, args.batch, args.decode_tokens, _parse_sets(args.set), args.table)
+    sets = _parse_sets(args.set, args)
+    r = run(args.model, args.arch, args.seq_len, args.batch, args.decode_tokens, sets, args.table)
     report.print_summary(r)
     if outs["json"]:
         report.write_json(r, outs["json"])
@@ -684,7 +702,6 @@ def cmd_run(args) -> int:
         png = outs["report"].with_suffix(".png")
         report.plot_run(r, png)
         rpc_table = []
-        sets = _parse_sets(args.set)
         rows = load_arch(args.arch, sets).compute.rows
         for rpc in sorted(x for x in {1, 3, 7, 15, 31, 63, rows} if x <= rows):
             x = run(args.model, args.arch, args.seq_len, args.batch, args.decode_tokens,
@@ -806,7 +823,7 @@ def cmd_accuracy(args) -> int:
     sentences = read_sentences(args.sentences) if args.sentences else None
     print(f"{args.model} on {args.arch} ({args.mode} mode): cosine to float, Spearman of pair ranking, last-layer error")
     res = evaluate(args.model, args.arch, sentences=sentences, mode=args.mode, seed=args.seed,
-                   overrides=_parse_sets(args.set), budget=not args.no_budget, sweeps=sweeps,
+                   overrides=_parse_sets(args.set, args), budget=not args.no_budget, sweeps=sweeps,
                    sweep_base=args.sweep_base, validate=args.validate, n_jobs=args.jobs)
     print(f"done in {res['seconds']:.0f} s")
     freport.write_all(res, outs)
@@ -819,12 +836,36 @@ def cmd_embed(args) -> int:
 
     out = check_output(args.out, (".npy",))
     sentences = read_sentences(args.sentences)
-    spec = Spec(args.arch, tuple(sorted(_parse_sets(args.set).items())), args.mode, args.seed)
+    spec = Spec(args.arch, tuple(sorted(_parse_sets(args.set, args).items())), args.mode, args.seed)
     if args.mode not in ("fast", "explicit"):
         raise ConfigError(f"unknown mode {args.mode!r}; valid: fast, explicit")
     e = embed(args.model, sentences, spec, n_jobs=args.jobs, progress=_progress("sentence chunks", not args.quiet))
     save_array(out, e.embeddings)
     print(f"wrote {out}: {e.embeddings.shape[0]} embeddings of {e.embeddings.shape[1]} values ({spec.label})")
+    return 0
+
+
+def cmd_activity(args) -> int:
+    import json
+
+    from .functional.accuracy import read_sentences, sentences_file
+    from .functional.activity import measure, table_rows
+
+    out = check_output(args.out, (".json",))
+    if args.seq_len < 4:
+        raise ConfigError(f"--seq-len {args.seq_len}: need at least 4 tokens")
+    sents = read_sentences(args.sentences) if args.sentences else sentences_file("eval") + sentences_file("calib")
+    prof = measure(args.model, sents, args.name, args.seq_len)
+    print(f"{prof.source}")
+    print(f"{'product':<10} {'operand':<8} {'two_pass':>9} {'offset':>7} {'twos':>6}   mean driven fraction per cycle; "
+          "stored 1-bit level offset / differential")
+    for r in table_rows(prof):
+        print(f"{r['product']:<10} {r['operand']:<8} {r['two_pass']:>9.3f} {r['offset']:>7.3f} {r['twos']:>6.3f}   "
+              f"{r['level_offset']:.3f} / {r['level_differential']:.3f}")
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(prof.to_dict(), indent=1) + "\n")
+    tmp.replace(out)
+    print(f"wrote {out}")
     return 0
 
 
@@ -1049,6 +1090,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "large-small; `cosim arch list` lists them)")
     p.add_argument("--set", action="append", metavar="FIELD=VALUE",
                    help="override a preset field, e.g. --set compute.rows_per_conversion=15 (repeatable)")
+    streaming_opts(p)
     p.add_argument("--accuracy", action="store_true", help="fill the report's rows-per-conversion table with MiniLM "
                                                            "accuracy (ideal devices; about 10 s per row)")
     out_opts(p)
@@ -1095,6 +1137,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--jobs", type=int, default=1, help="joblib workers over sentence chunks (default 1)")
         p.add_argument("--set", action="append", metavar="FIELD=VALUE",
                        help="override a preset field, e.g. --set analog.rtn_amplitude=0.25 (repeatable)")
+        streaming_opts(p)
 
     p = sub.add_parser("accuracy", help="functional simulation: a real model's embeddings on an architecture vs float",
                        description="Run the model's sentence embeddings in float, INT8 and through the preset's "
@@ -1127,6 +1170,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .npy (sentences x hidden)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("activity", help="measure the bit-plane activity of a real model's products (for the "
+                                        "system model's compute.activity = measured)",
+                       description="Run the shipped sentences, packed into sequences of --seq-len tokens, through "
+                                   "the model's INT8 path and record, per product and layer, the fraction of 1s "
+                                   "at each bit position of both operands in every streaming encoding. The "
+                                   "system simulator reads the file (workloads/activity/NAME.json) in place of "
+                                   "the random-data assumption.")
+    p.add_argument("--model", default="minilm", help="checkpoint (default minilm)")
+    p.add_argument("--name", default="all-minilm-l6-v2", help="profile name (default all-minilm-l6-v2)")
+    p.add_argument("--seq-len", type=int, default=128, help="tokens per packed sequence (default 128)")
+    p.add_argument("--sentences", help="text file, one sentence per line (default: the shipped evaluation and "
+                                       "calibration sentences)")
+    p.add_argument("--out", required=True, help="profile to write (.json), e.g. workloads/activity/NAME.json")
+    p.set_defaults(func=cmd_activity)
 
     ar = sub.add_parser("arch", help="architecture presets: list, show with sources")
     arsub = ar.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -16,7 +16,7 @@ from cosim.functional.bert import forward
 from cosim.functional.checkpoint import builtin_path, load_checkpoint
 from cosim.functional.engine import explicit_product, spec_of, wan_sigma
 from cosim.system.arch import NONIDEALITIES, load_arch
-from cosim.system.simulate import stream_cycles
+from cosim.system.streaming import n_cycles
 
 from pathlib import Path
 
@@ -155,12 +155,51 @@ def _ops(seed=0, R=5, K=300, C=7, scale=40):
 
 
 @pytest.mark.parametrize("arch", ["large-small", "multi-bit", "single-bit"])
-@pytest.mark.parametrize("input_sign", ["two_pass", "offset"])
-def test_ideal_crossbar_is_the_exact_integer_product(arch, input_sign):
+@pytest.mark.parametrize("input_sign", ["two_pass", "offset", "twos"])
+@pytest.mark.parametrize("zero_skip", [False, True])
+def test_ideal_crossbar_is_the_exact_integer_product(arch, input_sign, zero_skip):
     U, S = _ops()
-    sp = spec_of(load_arch(arch, {**ALL_OFF, "compute.input_sign": input_sign}))
+    sp = spec_of(load_arch(arch, {**ALL_OFF, "compute.input_sign": input_sign, "compute.zero_skip": zero_skip}))
     out = explicit_product(U, S, 8, 8, sp, np.random.default_rng(1))
     assert np.array_equal(out, U @ S)
+
+
+@pytest.mark.parametrize("dac_bits", [1, 2, 3])
+def test_twos_complement_with_wider_dacs(dac_bits):
+    """Two's complement with w-bit digits: the low 7 bits in ceil(7/w) cycles, the sign bit alone."""
+    U, S = _ops(seed=2)
+    sp = spec_of(load_arch("single-bit", {**ALL_OFF, "compute.input_sign": "twos", "compute.dac_bits": dac_bits,
+                                          "compute.rows_per_conversion": 8, "compute.dac_energy_rule": "cited"}))
+    assert np.array_equal(explicit_product(U, S, 8, 8, sp, np.random.default_rng(1)), U @ S)
+
+
+def test_zero_skip_groups_only_driven_rows():
+    """Zero skipping groups the driven rows of a tile three at a time wherever they sit (a 2-bit ADC
+    stays exact) and converts only those groups.  Hand count with ADC noise σ = 0.4 LSB (a code
+    moves by one with p = Φ(−0.5/0.4) ≈ 0.106 each way, away from the rails) on vectors driving 6
+    scattered rows of a 128-row tile, stored value 0 (offset 128: plane 7 holds ones, planes 0–6 none):
+    fixed groups convert all 43 groups of every plane — the idle ones can only read high, by 2^j each
+    (planes 0–6: 127·43·p; plane 7: 37 idle groups, 128·37·p; its 6 one-row groups move both ways,
+    no bias); zero skipping converts 2 full groups per plane — +2·127·p on planes 0–6, −2·128·p on
+    plane 7 (a sum of 3 can only read low): a mean error of 127·43·p + 128·37·p against ≈ 0."""
+    import math
+
+    rng = np.random.default_rng(5)
+    U = (rng.random((40, 128)) < 0.2).astype(float)  # one positive bit plane, 20 % of the rows driven
+    S = np.ones((128, 3))
+    skip = spec_of(load_arch("large-small", {**ALL_OFF, "compute.zero_skip": True}))
+    assert np.array_equal(explicit_product(U, S, 8, 8, skip, rng), U @ S)
+    U = np.zeros((1000, 128))
+    for r in range(1000):
+        U[r, rng.choice(128, 6, replace=False)] = 1
+    S = np.zeros((128, 1))
+    noisy = {**ALL_OFF, "analog.adc_noise_lsb": 0.4}
+    e_fx = explicit_product(U, S, 8, 8, spec_of(load_arch("large-small", noisy)), np.random.default_rng(1))
+    e_sk = explicit_product(U, S, 8, 8, spec_of(load_arch("large-small", {**noisy, "compute.zero_skip": True})),
+                            np.random.default_rng(1))
+    p = 0.5 * math.erfc(0.5 / 0.4 / math.sqrt(2))
+    assert e_fx.mean() == pytest.approx((127 * 43 + 128 * 37) * p, rel=0.03)
+    assert abs(e_sk.mean()) < 0.03 * (127 * 43 + 128 * 37) * p
 
 
 def test_lossy_and_clipped_adc_mappings():
@@ -222,8 +261,8 @@ def test_wan_sigma_published_range():
 def test_stream_cycles_and_analog_section():
     a = load_arch("large-small")
     assert a.analog.rtn_amplitude == 0.05 and a.compute.input_sign == "two_pass"
-    assert stream_cycles(a.compute, 8) == 14
-    assert stream_cycles(load_arch("large-small", {"compute.input_sign": "offset"}).compute, 8) == 8
+    assert n_cycles(a.compute.input_sign, 8, 1) == 14
+    assert n_cycles("offset", 8, 1) == 8 and n_cycles("twos", 8, 1) == 8 and n_cycles("twos", 8, 2) == 5
     with pytest.raises(ConfigError, match="analog.prog_sigma must be >= 0"):
         load_arch("large-small", {"analog.prog_sigma": -1})
     with pytest.raises(ConfigError, match="stuck rates"):

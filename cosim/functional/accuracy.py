@@ -224,10 +224,35 @@ def sweep_points(name: str, arch: str, base: dict) -> list[tuple[str, dict]]:
                 ("analog softmax, 85 C, fixed gain, trimmed", {**an, "digital.softmax_corner": "hot"}),
                 ("analog softmax, 85 C, PTAT gain, trimmed", {**an, "digital.softmax_corner": "hot",
                                                               "digital.softmax_gain": "ptat"})]
+    if name == "streaming":
+        ideal = {**base, **{f"analog.{k}": v for d in NONIDEALITIES.values() for k, v in d.items()}}
+        pts = []
+        for enc in ("two_pass", "twos", "offset"):
+            for skip in (False, True):
+                mode = {"compute.input_sign": enc, "compute.zero_skip": skip}
+                tag = enc + (" + zero skip" if skip else "")
+                pts.append((f"{tag}, ideal devices", {**ideal, **mode}))
+                pts.append((f"{tag}, nominal devices", {**base, **mode}))
+        return pts
+    if name == "faults":
+        # stuck-at faults alone at the preset's rates: unmapped, then mapped with more and more spares
+        stuck = {f"analog.{k}": v for d in NONIDEALITIES.values() for k, v in d.items()}
+        stuck.update({k: v for k, v in base.items() if not k.startswith("analog.")})
+        nominal = load_arch(arch, {k: v for k, v in base.items() if k not in NO_STUCK}).analog  # the preset's rates
+        stuck.update({"analog.stuck_off_rate": nominal.stuck_off_rate, "analog.stuck_on_rate": nominal.stuck_on_rate})
+        pts = [("stuck-at only, unmapped", {**stuck, "compute.fault_aware": False, "compute.spare_cols": 0})]
+        for sp in FAULT_SPARES:
+            if sp <= c.cols:
+                pts.append((f"stuck-at only, mapped, {sp} spares", {**stuck, "compute.fault_aware": True,
+                                                                     "compute.spare_cols": sp}))
+        return pts
     raise ConfigError(f"unknown sweep {name!r}; valid: {', '.join(SWEEPS)}")
 
 
-SWEEPS = ("noise", "adc_noise", "adc_bits", "rows_per_conversion", "cell_bits", "size", "softmax")
+#: Spare columns per array tried by the ``faults`` sweep.
+FAULT_SPARES = (0, 8, 16, 32, 64, 128)
+SWEEPS = ("noise", "adc_noise", "adc_bits", "rows_per_conversion", "cell_bits", "size", "softmax", "streaming",
+          "faults")
 NO_STUCK = {"analog.stuck_off_rate": 0.0, "analog.stuck_on_rate": 0.0}
 
 
@@ -280,6 +305,10 @@ def evaluate(ck_name: str, arch: str, *, sentences: list[str] | None = None, mod
             log(f"validation {label}: cosine fast {fast['cosine_mean']:.4f} vs explicit {expl['cosine_mean']:.4f} "
                 f"on {len(sub)} sentences (explicit {te:.0f} s)")
         out["validation"] = val
+    from .activity import measure, table_rows
+
+    prof = measure(ck_name, sentences, "this run", seq_len=None)
+    out["activity"] = {"source": prof.source, "rows": table_rows(prof)}
     base = {**overrides, **NO_STUCK} if sweep_base == "no-stuck" else overrides
     for name in sweeps:
         res = []

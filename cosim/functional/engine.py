@@ -73,6 +73,10 @@ class XbarSpec:
     stationary: str
     attention: str
     analog: Analog
+    zero_skip: bool = False
+    fault_aware: bool = False
+    """Stored columns mapped around known stuck cells (:mod:`cosim.mapping.faults`)."""
+    spare_cols: int = 0
     gain: np.ndarray | None = field(default=None, compare=False, repr=False)
     """IR-drop/nonlinearity gain per cell position [rows, cols] (None: ideal wires)."""
 
@@ -136,7 +140,8 @@ def spec_of(arch: Arch) -> XbarSpec:
             gain = gain / gain.mean(axis=0, keepdims=True)
         gain = gain.astype(np.float32)
     return XbarSpec(c.rows, c.cols, c.cell_bits, c.sign, c.dac_bits, c.input_sign, 2 ** (c.adc_bits + c.adc_encoding_bits),
-                    c.rows_per_conversion, c.adc_range, c.cols_per_adc, c.stationary, c.attention, arch.analog, gain)
+                    c.rows_per_conversion, c.adc_range, c.cols_per_adc, c.stationary, c.attention, arch.analog,
+                    c.zero_skip, c.fault_aware, c.spare_cols, gain)
 
 
 # ---------------------------------------------------------------------------------------------- encoding
@@ -146,6 +151,22 @@ def digits(x: np.ndarray, bits: int, width: int) -> list[np.ndarray]:
     """Unsigned integers → base-2^width digits, least significant first."""
     xi = x.astype(np.int64)
     return [((xi >> (width * j)) & (2**width - 1)) for j in range(math.ceil(bits / width))]
+
+
+def stream_cycles(U: np.ndarray, bits: int, spec: XbarSpec) -> tuple[list[tuple[float, np.ndarray]], int]:
+    """The streamed operand's read cycles in order — (digital weight, digits[R, K]) each — and the offset
+    added to U (``input_sign``: see :mod:`cosim.system.streaming`)."""
+    w = spec.dac_bits
+    if spec.input_sign == "two_pass":
+        return ([(2.0 ** (w * j), d) for j, d in enumerate(digits(np.maximum(U, 0), bits - 1, w))]
+                + [(-(2.0 ** (w * j)), d) for j, d in enumerate(digits(np.maximum(-U, 0), bits - 1, w))]), 0
+    if spec.input_sign == "offset":
+        off = 2 ** (bits - 1)
+        return [(2.0 ** (w * j), d) for j, d in enumerate(digits(U + off, bits, w))], off
+    # two's complement: the low bits, then the sign bit alone, weighted -2^(bits-1)
+    low = U.astype(np.int64) & (2 ** (bits - 1) - 1)
+    return ([(2.0 ** (w * j), d) for j, d in enumerate(digits(low, bits - 1, w))]
+            + [(-(2.0 ** (bits - 1)), (U < 0).astype(np.int64))]), 0
 
 
 def stored_planes(S: np.ndarray, bits: int, spec: XbarSpec) -> tuple[list[tuple[int, int, np.ndarray]], int]:
@@ -178,6 +199,7 @@ class Programmed:
     side: int
     g: np.ndarray  # [G, rpc, C] effective conductance incl. IR gain (float32); RTN is relative to it
     adc_offset: np.ndarray  # [G, 1, C] in LSB; or thresholds [G, 1, C, levels - 1] (calibrated ADC model)
+    flip: np.ndarray | None = None  # [G, 1, C]: column stored complemented (fault-aware mapping)
 
 
 def _group_layout(K: int, spec: XbarSpec) -> tuple[np.ndarray, int, int]:
@@ -215,16 +237,24 @@ def _adc_model(bits: int):
 
 
 def program(levels: np.ndarray, shift: int, side: int, spec: XbarSpec, rng: np.random.Generator,
-            pos: np.ndarray, n_groups: int, gpt: int) -> Programmed:
+            pos: np.ndarray, n_groups: int, gpt: int, mapped=None) -> Programmed:
+    """One stored plane as programmed; ``mapped``: (levels held, stuck mask, complement flags per row
+    tile) from the fault-aware mapping — the stuck cells are then known and placed, not drawn."""
     an, cb = spec.analog, spec.cell_bits
     top = 2**cb - 1
     K, C = levels.shape
+    flip = None
+    if mapped is not None:
+        levels, stuck, flips = mapped
+        flip = np.repeat(flips, gpt, axis=0)[:, None, :]
     g = levels.astype(np.float64) + spec.g_off
     if an.prog_sigma:
         g = g + rng.standard_normal(g.shape) * (an.prog_sigma * top * wan_sigma(levels / top))
     if an.d2d_sigma:
         g = g * (1.0 + an.d2d_sigma * rng.standard_normal(g.shape))
-    if an.stuck_off_rate or an.stuck_on_rate:
+    if mapped is not None:
+        g = np.where(stuck, levels + spec.g_off, g)
+    elif an.stuck_off_rate or an.stuck_on_rate:
         u = rng.random(g.shape)
         g = np.where(u < an.stuck_off_rate, spec.g_off, g)
         g = np.where((u >= an.stuck_off_rate) & (u < an.stuck_off_rate + an.stuck_on_rate), top + spec.g_off, g)
@@ -254,14 +284,29 @@ def program(levels: np.ndarray, shift: int, side: int, spec: XbarSpec, rng: np.r
         off = np.repeat(per[:, col_adc], gpt, axis=0)[:, None, :].astype(np.float32)
     else:
         off = np.zeros((1, 1, 1), dtype=np.float32)
-    return Programmed(shift, side, gg, off)
+    return Programmed(shift, side, gg, off, flip)
 
 
 def program_stored(S: np.ndarray, bits: int, spec: XbarSpec, rng: np.random.Generator):
     planes, s_off = stored_planes(S, bits, spec)
     pos, n_groups, gpt = _group_layout(S.shape[0], spec)
-    progs = [program(lv, shift, side, spec, rng, pos, n_groups, gpt) for side, shift, lv in planes]
+    an = spec.analog
+    mapped = [None] * len(planes)
+    if spec.fault_aware and (an.stuck_off_rate or an.stuck_on_rate):
+        from ..mapping.faults import map_planes
+
+        mapped = map_planes(planes, spec.rows, spec.cols, spec.spare_cols, 2**spec.cell_bits - 1, an.stuck_off_rate,
+                            an.stuck_on_rate, rng)
+    progs = [program(lv, shift, side, spec, rng, pos, n_groups, gpt, m) for (side, shift, lv), m in zip(planes, mapped)]
     return progs, s_off, pos, n_groups
+
+
+def _value(code: np.ndarray, active: np.ndarray, p: Programmed, spec: XbarSpec) -> np.ndarray:
+    """A conversion's value in level units: step·code, or for a complemented column top·Σv − step·code."""
+    v = np.float32(spec.step) * code
+    if p.flip is None:
+        return v
+    return np.where(p.flip, np.float32(2**spec.cell_bits - 1) * active - v, v)
 
 
 def _group_sum(Ug: np.ndarray, gg: np.ndarray) -> np.ndarray:
@@ -274,48 +319,86 @@ def _group_sum(Ug: np.ndarray, gg: np.ndarray) -> np.ndarray:
     return np.matmul(Ug.transpose(0, 2, 1), gg)
 
 
+def _skip_groups(dig: np.ndarray, K: int, spec: XbarSpec) -> np.ndarray:
+    """Zero skipping: [R, groups, K] holding each row's digit in the group it joins — the non-zero
+    digits of each row tile, in row order, ``rows_per_conversion`` to a group (groups of a tile keep
+    the fixed layout's indices, so each reads through its tile's ADCs)."""
+    rpc = spec.rows_per_conversion
+    per_tile = min(spec.rows, K)
+    gpt = math.ceil(per_tile / rpc)
+    tiles = math.ceil(K / per_tile)
+    nz = dig != 0
+    rank = np.empty(dig.shape, dtype=np.int64)
+    for t in range(tiles):
+        sl = slice(t * per_tile, min(K, (t + 1) * per_tile))
+        rank[:, sl] = np.cumsum(nz[:, sl], axis=1) - 1
+    gid = (np.arange(K) // per_tile)[None, :] * gpt + rank // rpc
+    r, k = np.nonzero(nz)
+    M = np.zeros((dig.shape[0], tiles * gpt, K), dtype=np.float32)
+    M[r, gid[r, k], k] = dig[r, k]
+    return M
+
+
+def _codes(i: np.ndarray, active: np.ndarray, g2sum, p: Programmed, spec: XbarSpec, rng: np.random.Generator):
+    """ADC codes [G, R, C] of the group sums ``i`` (ΔG units) with ``active`` = Σ v_k per group and read
+    ([G, R, 1]) and, for RTN, ``g2sum()`` = Σ v_k² g_k² (evaluated only when RTN is on)."""
+    an = spec.analog
+    step = np.float32(spec.step)
+    i -= np.float32(spec.g_off) * active
+    x = i / step if p.adc_offset.ndim == 4 else i / step + p.adc_offset
+    sig2 = None
+    if an.rtn_amplitude:
+        sig2 = (an.rtn_amplitude**2) * g2sum() / (step * step)
+    noise = _calibrated_adc(spec).noise_lsb() if an.adc_noise == "calibrated" else an.adc_noise_lsb
+    if noise:
+        sig2 = (noise**2) if sig2 is None else sig2 + np.float32(noise**2)
+    if sig2 is not None:
+        x += np.sqrt(sig2, dtype=np.float32) * rng.standard_normal(x.shape, dtype=np.float32)
+    if p.adc_offset.ndim == 4:  # the calibrated ADC: count the thresholds below the input
+        return (x[..., None] > p.adc_offset).sum(-1, dtype=np.int32)
+    return np.clip(np.rint(x), 0, spec.adc_levels - 1)
+
+
+#: Zero skipping builds a [reads, groups, rows] matrix per cycle: reads per chunk keep it near 64 MB.
+_SKIP_CHUNK_VALUES = 1 << 24
+
+
 def explicit_product(U: np.ndarray, S: np.ndarray, bu: int, bs: int, spec: XbarSpec,
                      rng: np.random.Generator, stored=None) -> np.ndarray:
     """``U @ S`` (integer-valued operands, bu / bs bits signed) through the crossbar, every conversion."""
-    an = spec.analog
     if stored is None:
         stored = program_stored(S, bs, spec, rng)
     progs, s_off, pos, n_groups = stored
     rpc = spec.rows_per_conversion
-    step = np.float32(spec.step)
-    L = spec.adc_levels
-    R, C = U.shape[0], S.shape[1]
+    step = float(spec.step)
+    R, K, C = U.shape[0], U.shape[1], S.shape[1]
     acc = np.zeros((R, C))
-    if spec.input_sign == "two_pass":
-        u_off = 0
-        passes = [(1, np.maximum(U, 0), bu - 1), (-1, np.maximum(-U, 0), bu - 1)]
-    else:
-        u_off = 2 ** (bu - 1)
-        passes = [(1, U + u_off, bu)]
-    for sgn, Uu, bits in passes:
-        for j, dig in enumerate(digits(Uu, bits, spec.dac_bits)):
-            if not dig.any():
-                continue  # a read with no driven row gives zero codes whatever the cells (no offset drawn)
-            Ug = _grouped(dig.T.astype(np.float32), pos, n_groups, rpc)  # [G, rpc, R]
-            active = Ug.sum(axis=1)[:, :, None]  # Σ v_k per group and read
-            Ug2 = Ug if spec.dac_bits == 1 else Ug * Ug
-            for p in progs:
-                i = _group_sum(Ug, p.g)
-                i -= np.float32(spec.g_off) * active
-                x = i / step if p.adc_offset.ndim == 4 else i / step + p.adc_offset
-                sig2 = None
-                if an.rtn_amplitude:
-                    sig2 = (an.rtn_amplitude**2) * _group_sum(Ug2, p.g * p.g) / (step * step)
-                noise = _calibrated_adc(spec).noise_lsb() if an.adc_noise == "calibrated" else an.adc_noise_lsb
-                if noise:
-                    sig2 = (noise**2) if sig2 is None else sig2 + np.float32(noise**2)
-                if sig2 is not None:
-                    x += np.sqrt(sig2, dtype=np.float32) * rng.standard_normal(x.shape, dtype=np.float32)
-                if p.adc_offset.ndim == 4:  # the calibrated ADC: count the thresholds below the input
-                    code = (x[..., None] > p.adc_offset).sum(-1, dtype=np.int32)
-                else:
-                    code = np.clip(np.rint(x), 0, L - 1)
-                acc += (sgn * p.side * 2.0 ** (p.shift + spec.dac_bits * j) * float(step)) * code.sum(axis=0, dtype=np.float64)
+    cycles, u_off = stream_cycles(U, bu, spec)
+    rows_g = [p.g.reshape(n_groups * rpc, -1)[pos] for p in progs] if spec.zero_skip else None  # [K, C] per plane
+    for wgt, dig in cycles:
+        if not dig.any():
+            continue  # a read with no driven row gives zero codes whatever the cells (no offset drawn)
+        if spec.zero_skip:  # only the driven rows, rpc to a conversion; a tile with none converts nothing
+            chunk = max(1, _SKIP_CHUNK_VALUES // (n_groups * K))
+            for r0 in range(0, R, chunk):
+                M = _skip_groups(dig[r0:r0 + chunk], K, spec)  # [r, G, K]
+                active = M.sum(axis=2).T[:, :, None]  # [G, r, 1]
+                M2 = M if spec.dac_bits == 1 else M * M
+                for p, g in zip(progs, rows_g):
+                    i = np.matmul(M, g).transpose(1, 0, 2)  # [G, r, C]
+                    code = _codes(i, active, lambda: np.matmul(M2, g * g).transpose(1, 0, 2), p, spec, rng)
+                    val = np.where(active > 0, _value(code, active, p, spec), 0)
+                    acc[r0:r0 + chunk] += (wgt * p.side * 2.0**p.shift) * val.sum(axis=0, dtype=np.float64)
+            continue
+        Ug = _grouped(dig.T.astype(np.float32), pos, n_groups, rpc)  # [G, rpc, R]
+        active = Ug.sum(axis=1)[:, :, None]  # Σ v_k per group and read
+        Ug2 = Ug if spec.dac_bits == 1 else Ug * Ug
+        for p in progs:
+            code = _codes(_group_sum(Ug, p.g), active, lambda: _group_sum(Ug2, p.g * p.g), p, spec, rng)
+            if p.flip is None:
+                acc += (wgt * p.side * 2.0**p.shift * step) * code.sum(axis=0, dtype=np.float64)
+            else:
+                acc += (wgt * p.side * 2.0**p.shift) * _value(code, active, p, spec).sum(axis=0, dtype=np.float64)
     # digital offset removal with exact operand sums
     out = acc
     if u_off:
@@ -330,7 +413,7 @@ def explicit_product(U: np.ndarray, S: np.ndarray, bu: int, bs: int, spec: XbarS
 
 def encoded_sq(U: np.ndarray, S: np.ndarray, bu: int, bs: int, spec: XbarSpec) -> np.ndarray:
     """Q = Σ_k u_enc² s_enc² — the fast mode's regressor for per-cell (multiplicative) error variance."""
-    Uu = np.abs(U) if spec.input_sign == "two_pass" else U + 2 ** (bu - 1)
+    Uu = {"two_pass": np.abs(U), "offset": U + 2 ** (bu - 1), "twos": np.mod(U, 2**bu)}[spec.input_sign]
     Se = S + 2 ** (bs - 1) if spec.sign == "offset" else np.abs(S)
     return (Uu * Uu) @ (Se * Se)
 

@@ -382,6 +382,8 @@ class RowDriver:
     area: float
     r_on: float
     sizes: tuple[int, int]
+    v_read: float = 0.5
+    """Row swing the driver was calibrated for (V)."""
 
     def energy(self, n: int, g_total: float, t_pulse: float) -> float:
         """Energy (J) of one input pulse of ``t_pulse`` driving ``n`` cells of total conductance
@@ -412,7 +414,8 @@ def load_dac(corner: str = "nominal", path: str | Path | None = None) -> RowDriv
         raise CalibrationError(f"ADC table {t.path} has no row-driver calibration; regenerate it with "
                                "'cosim calibrate adc'") from None
     return RowDriver(corner, t["dac/energy_coef"][c], t["dac/delay_coef"][c], float(t["dac/area"]),
-                     float(np.nanmedian(t["dac/r_on"][c])), (min(sizes), max(sizes)))
+                     float(np.nanmedian(t["dac/r_on"][c])), (min(sizes), max(sizes)),
+                     float(t.attrs.get("dac_design", {}).get("v_read", 0.5)))
 
 
 # --------------------------------------------------------------------------- registry and loading

@@ -44,11 +44,35 @@ class Compute:
     """Row-driver energy per input pulse: ``calibrated`` — the SPICE-calibrated 1-bit driver
     (calibration/adc.h5) driving this row's cells for one read cycle (1-bit DACs only); ``cited`` —
     ISAAC's DAC figure (4 mW per 1024 DACs at 1.2 GHz) x 2^(bits-1)."""
-    input_sign: Literal["two_pass", "offset"] = "two_pass"
+    input_sign: Literal["two_pass", "offset", "twos"] = "two_pass"
     """Signed streamed values: ``two_pass`` drives the positive values' magnitudes, then the negative
     ones' (2·(bits − 1) bit cycles), subtracting digitally; ``offset`` drives ``u + 2^(bits−1)``
     (bits cycles) and removes the offset digitally — cheaper, but every row is driven with about
-    half of full scale, so analog errors scale with the offset, not with the value."""
+    half of full scale, so analog errors scale with the offset, not with the value; ``twos`` drives
+    the two's complement bits (bits cycles), the sign bit's cycle weighted −2^(bits−1) by the
+    shift-and-add (see :mod:`cosim.system.streaming`)."""
+    zero_skip: bool = False
+    """Input-aware row grouping: per bit cycle the controller groups only the rows whose input digit is
+    non-zero into conversions of ``rows_per_conversion`` rows, so a conversion still sums at most that
+    many driven rows while the number of conversions falls with the bit-level sparsity (the
+    controller's row scan is costed).  False: every group of ``rows_per_conversion`` rows is read and
+    converted every cycle, driven or not."""
+    spare_cols: int = 0
+    """Spare columns per array (area and sense circuits costed) that the fault-aware mapping may use."""
+    fault_aware: bool = False
+    """Stored columns placed around the known stuck cells (post-fabrication test): per array, a
+    minimum-cost assignment of the logical columns (bit slices, weighted by significance) to the
+    physical ones and the spares, each stored complemented where that disagrees less with its stuck
+    cells (:mod:`cosim.mapping.faults`).  Weights are mapped when programmed (a column table per
+    array); written operands at every write (the fault map kept in the memory crossbars, read per
+    write).  False: stored where the layout puts them, faults and all."""
+    activity: Literal["uniform", "measured"] = "uniform"
+    """Bit-plane activity of the operands: ``uniform`` — random data (every encoded bit 1 with
+    probability ``input_activity``, stored cells at ``cell_density``); ``measured`` — per product and
+    bit position from ``activity_profile`` (a multi-bit DAC digit drives its row when any of its bits
+    is 1, bits taken as independent)."""
+    activity_profile: str = "all-minilm-l6-v2"
+    """Activity profile (``workloads/activity/NAME.json``, ``cosim activity``) used when ``activity = measured``."""
     adc_bits: int = 8
     cols_per_adc: int = 128
     """Columns sharing one ADC (time-multiplexed through sample-and-holds)."""
@@ -80,7 +104,11 @@ class Compute:
     attention: Literal["crossbar", "digital"] = "crossbar"
     """Q·Kᵀ and scores·V: K and V written into crossbars per use, or computed by digital MAC units."""
     tiles: int = 0
-    """Tiles of computation crossbars; 0 = as many as the mapping needs (weight-stationary)."""
+    """Tiles of computation crossbars; 0 = sized to the workload: weight-stationary, as many as the mapping
+    needs; activation-stationary, ``pool_copies`` times the arrays of the workload's largest written
+    operand (so every product runs in one pass)."""
+    pool_copies: int = 1
+    """With ``tiles = 0`` on activation-stationary designs: copies of the largest written operand the pool holds."""
     arrays_per_ima: int = 8
     imas_per_tile: int = 12
     tiles_per_chip: int = 168
@@ -93,9 +121,11 @@ class Compute:
     t_read_s: float = 100e-9
     """Crossbar read period (input pulse) — the array's share of a read cycle."""
     input_activity: float = 0.5
-    """Fraction of driven rows whose input bit is 1."""
+    """``activity = uniform``: probability that an encoded input bit is 1 (a magnitude bit of one sign in
+    ``two_pass``: half that)."""
     cell_density: float = 0.5
-    """Fraction of cells in the on state (1-bit) / mean normalised level (multi-bit)."""
+    """``activity = uniform``: probability that a stored bit is 1, i.e. the mean normalised level of a
+    cell (``sign = differential``: half that on each side)."""
     read_energy: Literal["calibrated", "isaac"] = "calibrated"
     """Crossbar read energy: from the calibrated behavioral model (``calibration/crossbar.h5``), or
     ISAAC's published 0.3 mW per crossbar over its read period (for reconstructing ISAAC)."""
@@ -159,14 +189,17 @@ class Reliability:
 
 @dataclass(frozen=True)
 class Analog:
-    """Device and converter non-idealities of the computation crossbars (the functional simulation's
-    inputs, ``cosim accuracy``; the energy model does not read them).  Each is switched off by
-    setting it to 0 (``ir_drop`` to false)."""
+    """The computation crossbars' read operating point (``g_on_s``, ``on_off_ratio``, ``v_read``: one
+    for the crossbar read energy, the row driver and the functional simulation alike) and their
+    device and converter non-idealities (the functional simulation's inputs, ``cosim accuracy``).
+    Each non-ideality is switched off by setting it to 0 (``ir_drop`` to false)."""
 
     g_on_s: float = 40e-6
     """Conductance of a cell at its highest level (S)."""
     on_off_ratio: float = 150.0
     """G_on / G_off.  The lowest level is G_off; a reference column cancels the nominal G_off current."""
+    v_read: float = 0.5
+    """Read voltage across a driven row's cells (V): the row driver's swing."""
     prog_sigma: float = 1.0
     """Conductance programming error after write-verify, as a multiple of Wan et al.'s measured
     σ(G) (Nature 2022, the polynomial of IBM aihwkit's ReRamWan2022NoiseModel at 1 s: 0.35 µS at
@@ -331,10 +364,12 @@ def _check(a: Arch, where: str) -> None:
                     ("compute.t_read_s", c.t_read_s), ("compute.r_row_ohm", c.r_row_ohm), ("compute.r_col_ohm", c.r_col_ohm)):
         if not v > 0:
             bad.append(f"{name} = {v} must be > 0")
+    if not 0 <= c.spare_cols <= c.cols:
+        bad.append(f"compute.spare_cols = {c.spare_cols} must lie in 0..compute.cols")
     if c.tiles < 0:
         bad.append("compute.tiles must be >= 0 (0: as many as the mapping needs)")
-    if c.stationary == "activations" and c.tiles < 1:
-        bad.append("compute.stationary = activations needs a pool: compute.tiles >= 1")
+    if c.pool_copies < 1:
+        bad.append("compute.pool_copies must be >= 1")
     if c.stationary == "activations" and not m.enabled:
         bad.append("compute.stationary = activations streams the weights from memory: memory.enabled must be true")
     if c.rows_per_conversion > c.rows:
@@ -358,8 +393,8 @@ def _check(a: Arch, where: str) -> None:
     if not 0 < a.reliability.duty <= 1:
         bad.append("reliability.duty must lie in (0, 1]")
     an = a.analog
-    if not (an.g_on_s > 0 and an.on_off_ratio > 1):
-        bad.append("analog.g_on_s must be > 0 and analog.on_off_ratio > 1")
+    if not (an.g_on_s > 0 and an.on_off_ratio > 1 and an.v_read > 0):
+        bad.append("analog.g_on_s and analog.v_read must be > 0 and analog.on_off_ratio > 1")
     for name in ("prog_sigma", "d2d_sigma", "rtn_amplitude", "adc_offset_lsb", "adc_noise_lsb", "adc_trim_lsb"):
         if getattr(an, name) < 0:
             bad.append(f"analog.{name} must be >= 0")

@@ -216,14 +216,26 @@ def dfu_lane_area() -> Cost:
 
 
 @dataclass(frozen=True)
-class ReadCost:
-    energy_j: float
-    """Mean energy of one read (one row group driven, every column sensed) inside the calibrated
-    boundary: ideal row drivers over one read period."""
+class ReadEnergy:
+    """Energy of one array read (J) as a function of the rows it drives and the stored cells' mean
+    normalised level, from the calibrated behavioral model at the preset's read operating point.
+
+    Evaluated on a small grid (rows driven × level) and interpolated piecewise-linearly (no row
+    driven: no energy); the array holds every cell at the mean level (a random pattern of the same
+    mean differs only through the second-order change of the IR drop)."""
+
+    rows: tuple[float, ...]
+    levels: tuple[float, ...]
+    energy: tuple[tuple[float, ...], ...]
+    """energy[level][rows] (J)."""
     validated: bool
     reasons: tuple[str, ...]
     table: str
     pattern: str
+
+    def __call__(self, n_rows: float, level: float) -> float:
+        per_level = [float(np.interp(n_rows, (0.0,) + self.rows, (0.0,) + e)) for e in self.energy]
+        return float(np.interp(level, self.levels, per_level))
 
 
 @cache
@@ -234,24 +246,16 @@ def _model(path: str | None):
 
 
 @cache
-def crossbar_read(kind: str, rows: int, cols: int, cell_bits: int, rows_active: int, r_row: float, r_col: float,
-                  t_read: float, input_activity: float, cell_density: float, table: str | None = None,
-                  samples: int = 3, seed: int = 20261125) -> ReadCost:
-    """Energy of one crossbar read from the calibrated behavioral model (``calibration/crossbar.h5``).
-
-    Pattern: cells drawn at ``2^cell_bits`` evenly spaced conductance levels between the table's
-    g_min and g_max, on with probability ``cell_density`` (1-bit) or at a uniform random level
-    scaled so the mean level is ``cell_density`` of full scale (multi-bit); ``rows_active`` rows are
-    driven, each at v_read with probability ``input_activity``; the mean over ``samples`` seeded
-    draws.  The answer carries the model's validity (size, wire resistance, …).
-    """
+def read_energy(kind: str, rows: int, cols: int, max_rows: int, r_row: float, r_col: float, t_drive: float,
+                g_on: float, on_off_ratio: float, v_read: float, table: str | None = None) -> ReadEnergy:
+    """The :class:`ReadEnergy` of a ``rows × cols`` array of ``kind`` whose reads drive up to
+    ``max_rows`` rows at ``v_read`` for ``t_drive`` seconds, cells between g_on / on_off_ratio and
+    g_on (the read operating point), from the calibrated model (``calibration/crossbar.h5``).
+    The answer carries the model's validity (size, wire resistance, conductance and voltage range)."""
     from ..models.crossbar_model import energy_model
     from ..netlist import KINDS, CrossbarParams
 
-    try:
-        model = _model(table)
-    except CalibrationError:
-        raise
+    model = _model(table)
     if kind not in KINDS:
         raise ConfigError(f"unknown crossbar kind {kind!r}; valid: {', '.join(KINDS)}")
     a = model.attrs
@@ -261,27 +265,26 @@ def crossbar_read(kind: str, rows: int, cols: int, cell_bits: int, rows_active: 
     params = dict(a["params"])
     params.update(kind=kind, r_row=r_row, r_col=r_col)
     p = CrossbarParams(**{k: v for k, v in params.items() if k in CrossbarParams.__dataclass_fields__})
-    g_lo, g_hi, v_read = float(a["g_min"]), float(a["g_max"]), float(a["v_read"])
-    rng = np.random.default_rng(seed)
-    levels = 2**cell_bits - 1
-    energies, reasons = [], set()
-    for _ in range(samples):
-        if cell_bits == 1:
-            lv = (rng.random((rows, cols)) < cell_density).astype(float)
-        else:
-            lv = np.minimum(np.round(rng.random((rows, cols)) * 2 * cell_density * levels), levels) / levels
-        G = g_lo + (g_hi - g_lo) * lv
-        V = np.zeros(rows)
-        active = rng.choice(rows, size=rows_active, replace=False)
-        V[active] = v_read * (rng.random(rows_active) < input_activity)
-        e = energy_model(model, G, V, p, t_read, min(float(a["t_rise"]), t_read / 10))
-        energies.append(e.total)
-        reasons.update(e.reasons)
+    g_off = g_on / on_off_ratio
+    n_grid = tuple(sorted({1, max(1, max_rows // 2), max_rows}))
+    levels = (0.0, 0.5, 1.0)
+    reasons: set[str] = set()
+    energy = []
+    for lv in levels:
+        G = np.full((rows, cols), g_off + lv * (g_on - g_off))
+        row = []
+        for n in n_grid:
+            V = np.zeros(rows)
+            V[np.linspace(0, rows - 1, n).round().astype(int)] = v_read
+            e = energy_model(model, G, V, p, t_drive, min(float(a["t_rise"]), t_drive / 10))
+            row.append(e.total)
+            reasons.update(e.reasons)
+        energy.append(tuple(row))
     if kind not in a.get("energy_kinds", []):
         reasons.add(f"no transient energy check for kind {kind!r}")
-    pattern = (f"{rows}x{cols} {kind}, {cell_bits}-bit cells density {cell_density:g}, {rows_active} rows driven "
-               f"(activity {input_activity:g}) at {v_read:g} V, r_row {r_row:g} / r_col {r_col:g} ohm, period {t_read:g} s")
-    return ReadCost(float(np.mean(energies)), not reasons, tuple(sorted(reasons)), str(model.path), pattern)
+    pattern = (f"{rows}x{cols} {kind}, G {g_off * 1e6:.3g}..{g_on * 1e6:.3g} uS, up to {max_rows} rows driven at "
+               f"{v_read:g} V for {t_drive * 1e9:.4g} ns, r_row {r_row:g} / r_col {r_col:g} ohm")
+    return ReadEnergy(n_grid, levels, tuple(energy), not reasons, tuple(sorted(reasons)), str(model.path), pattern)
 
 
 def endurance(name: str) -> Cost:

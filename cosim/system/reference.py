@@ -42,23 +42,29 @@ def load_reference(name: str) -> dict:
         raise ConfigError(f"reference platform {name}: {exc}") from None
 
 
-def reference_point(name: str, model: str, seq_len: int, batch: int) -> ReferencePoint:
-    """The published figures of ``name`` for one (model, seq_len, batch); missing figures are None."""
+def reference_point(name: str, model: str, seq_len: int, batch: int, decode_tokens: int = 0) -> ReferencePoint:
+    """The published figures of ``name`` for one (model, seq_len, batch, decode_tokens); missing figures
+    are None.  A measurement on several devices (``devices`` in its entry) counts their area and power."""
     d = load_reference(name)
-    lat = [p for p in d.get("latency", []) if (p["model"], p["seq_len"], p["batch"]) == (model, seq_len, batch)]
+    lat = [p for p in d.get("latency", []) if (p["model"], p["seq_len"], p["batch"], p.get("decode_tokens", 0))
+           == (model, seq_len, batch, decode_tokens)]
     eps = [p for p in d.get("energy_per_sample", []) if (p["model"], p["seq_len"]) == (model, seq_len)]
-    area = float(d["die_area_m2"])
-    sources = [f"die area: {d.get('die_area_note', '')}", f"power: {d.get('tdp_note', '')}"]
+    devices = int(lat[0].get("devices", 1)) if lat else 1
+    area = float(d["die_area_m2"]) * devices
+    sources = [f"die area: {d.get('die_area_note', '')}" + (f" x {devices} devices" if devices > 1 else ""),
+               f"power: {d.get('tdp_note', '')}" + (f" x {devices} devices" if devices > 1 else "")]
     notes = ["reference data, not simulation"]
     latency = energy_tdp = adp = None
     if lat:
         latency = float(lat[0]["latency_s"])
-        energy_tdp = float(d["tdp_w"]) * latency
+        energy_tdp = float(lat[0].get("tdp_w", d["tdp_w"])) * devices * latency
         adp = area * latency
         sources.append(f"latency: {lat[0]['source']}")
     else:
-        have = ", ".join(f"{p['model']}/seq {p['seq_len']}/batch {p['batch']}" for p in d.get("latency", [])) or "none"
-        notes.append(f"no published latency for {model} seq {seq_len} batch {batch} (on file: {have})")
+        have = ", ".join(f"{p['model']}/seq {p['seq_len']}/batch {p['batch']}/decode {p.get('decode_tokens', 0)}"
+                         for p in d.get("latency", [])) or "none"
+        notes.append(f"no published latency for {model} seq {seq_len} batch {batch} decode {decode_tokens} "
+                     f"(on file: {have})")
     measured = None
     if eps:
         measured = float(eps[0]["energy_j"]) * batch

@@ -26,11 +26,15 @@ def compare(model: str, archs: list[str], seq_len: int, batch: int = 1, decode_t
     from .arch import arch_names
     from .reference import reference_platforms, reference_point
 
+    from ..workloads import load_model
+
     refs_known = reference_platforms()
+    shape = load_model(model)
+    decode = (128 if shape.kind == "decoder" else 0) if decode_tokens is None else decode_tokens
     sims, refs = {}, {}
     for a in archs:
         if a in refs_known:
-            refs[a] = reference_point(a, _model_name(model), seq_len, batch)
+            refs[a] = reference_point(a, _model_name(model), seq_len, batch, decode)
         elif a in arch_names() or a.endswith(".toml"):
             sims[a] = run(model, a, seq_len, batch, decode_tokens, table=table)
         else:
