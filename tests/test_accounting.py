@@ -73,33 +73,37 @@ def add(total: dict, part: dict, factor: float = 1.0) -> None:
 
 
 def test_large_small_by_hand(tmp_path):
-    """large-small: 128 x 128 arrays of 1-bit cells, offset-stored INT8 activations (8 cells per value),
-    weights streamed from the memory crossbars, 3 rows per conversion.  The pool holds the largest
-    written operand once: V of the 4 heads (32 rows x 64 values x 8 cells = 4 arrays each, 16 in all;
-    the FFN-down input needs 4 x 2 = 8, Kᵀ 4 x 2 = 8) — one tile of 96 arrays."""
+    """large-small: 128 x 128 arrays of 1-bit cells; stored INT8 activations sign-magnitude (7 magnitude
+    bits on a + or a − column: 14 cells per value); weights streamed from the memory crossbars; 3 rows
+    per conversion.  The pool holds the largest written operand once: V of the 4 heads (32 rows x 64
+    values x 14 cells = 896 columns, 7 arrays each, 28 in all; the FFN-down input needs 4 x 4 = 16,
+    Kᵀ 4 x 4 = 16) — one tile of 96 arrays.  Fault-aware mapping (shipped): one complement fix per
+    conversion (counted as an upper bound) and 2 bits of the fault map read per cell written."""
     res = run_events(tmp_path, "large-small", UNIFORM)
     ev = res["events"]
     assert res["plan"]["tiles"] == 1
     cyc = [0.25] * 14
+    cpv = 14
     exp: dict = {}
     arrays = 96
     writes = 0
     for k, n in WEIGHTS.values():
         # stored: the layer input Xᵀ (k rows x 32 tokens); streamed: the n weight columns
-        add(exp, product_counts(k, T, n, 1, 8, 128, 128, 3, cyc))
-        arrays_one = math.ceil(k / 128) * math.ceil(T * 8 / 128)
+        add(exp, product_counts(k, T, n, 1, cpv, 128, 128, 3, cyc))
+        arrays_one = math.ceil(k / 128) * math.ceil(T * cpv / 128)
         copies = min(n, arrays // arrays_one)  # replicated over idle arrays (assumption A5), every copy written
-        writes += k * T * 8 * copies
-    # Q·Kᵀ: Kᵀ stored (64 rows x 32 keys) per head, 32 queries streamed
-    add(exp, product_counts(D, T, T, HEADS, 8, 128, 128, 3, cyc))
-    writes += HEADS * D * T * 8 * min(T, arrays // (HEADS * 2))
-    # scores·V: V stored (32 rows x 64 values) per head, 32 score rows streamed
-    add(exp, product_counts(T, D, T, HEADS, 8, 128, 128, 3, cyc))
-    writes += HEADS * T * D * 8 * min(T, arrays // (HEADS * 4))
-    exp["sense_amp"] = exp["shift_add"] = exp["adc_conversion"]  # no sample-and-hold: a sense per conversion
+        writes += k * T * cpv * copies
+    # Q·Kᵀ: Kᵀ stored (64 rows x 32 keys = 448 columns, 4 arrays) per head, 32 queries streamed
+    add(exp, product_counts(D, T, T, HEADS, cpv, 128, 128, 3, cyc))
+    writes += HEADS * D * T * cpv * min(T, arrays // (HEADS * 4))
+    # scores·V: V stored (32 rows x 64 values = 896 columns, 7 arrays) per head, 32 score rows streamed
+    add(exp, product_counts(T, D, T, HEADS, cpv, 128, 128, 3, cyc))
+    writes += HEADS * T * D * cpv * min(T, arrays // (HEADS * 7))
+    exp["sense_amp"] = exp["shift_add"] = exp["complement_fix"] = exp["adc_conversion"]  # a sense per conversion
     exp["cell_write"] = writes
-    # memory crossbars (4-bit cells): every weight bit read once, the embedding rows, the KV cache written
-    exp["memory_cell_read"] = sum(k * n for k, n in WEIGHTS.values()) * 8 / 4 + T * H * 8 / 4
+    # memory crossbars (4-bit cells): every weight bit read once, the embedding rows, the fault map of every
+    # written cell (2 bits); the KV cache written
+    exp["memory_cell_read"] = sum(k * n for k, n in WEIGHTS.values()) * 8 / 4 + T * H * 8 / 4 + writes * 2 / 4
     exp["memory_cell_write"] = 2 * HEADS * D * T * 8 / 4
     common, outputs = common_events()
     exp.update(common)
@@ -124,12 +128,13 @@ def test_weight_stationary_by_hand(tmp_path, arch, cell_bits, adc_enc):
     add(exp, product_counts(D, T, T, HEADS, cpv, 128, 128, 128, cyc))  # Kᵀ written per head
     add(exp, product_counts(T, D, T, HEADS, cpv, 128, 128, 128, cyc))  # V written per head
     exp["cell_write"] = HEADS * D * T * cpv + HEADS * T * D * cpv
-    exp["sample_hold"] = exp["shift_add"] = exp["adc_conversion"]
+    exp["sample_hold"] = exp["shift_add"] = exp["complement_fix"] = exp["adc_conversion"]
     exp["dram_byte"] = T * H  # embeddings off-chip, one byte per value
     arrays += HEADS * (math.ceil(D / 128) * math.ceil(T * cpv / 128) + math.ceil(T / 128) * math.ceil(D * cpv / 128))
     tiles = math.ceil(arrays / 96)
     common, outputs = common_events()
     exp.update(common)
+    exp["buffer_byte"] += exp["cell_write"] * 2 / 8  # fault map of every written cell, 2 bits, from SRAM
     exp["noc_byte_hop"] = outputs * max(1.0, 2 / 3 * math.sqrt(tiles))
     res = run_events(tmp_path, arch, UNIFORM)
     assert res["plan"]["tiles"] == tiles
@@ -162,15 +167,15 @@ def test_zero_skip_and_twos_by_hand(tmp_path):
 
     cyc = 8
     conv = reads = scans = drives = 0.0
-    for k, n in WEIGHTS.values():
+    for k, n in WEIGHTS.values():  # Xᵀ: 32 tokens x 14 cells = 448 columns, 4 arrays
         g = (k // 128) * e_groups(128, 0.5)
-        conv += n * T * 8 * g * cyc
-        reads += n * 2 * g * cyc
+        conv += n * T * 14 * g * cyc
+        reads += n * 4 * g * cyc
         scans += n * k * cyc
-        drives += n * 2 * k * 0.5 * cyc
-    for k, s, col_tiles in ((D, T, 2), (T, D, 4)):  # Kᵀ: 64 rows x 32 keys; V: 32 rows x 64 values
+        drives += n * 4 * k * 0.5 * cyc
+    for k, s, col_tiles in ((D, T, 4), (T, D, 7)):  # Kᵀ: 64 rows x 32 keys; V: 32 rows x 64 values
         g = e_groups(k, 0.5)
-        conv += HEADS * T * s * 8 * g * cyc
+        conv += HEADS * T * s * 14 * g * cyc
         reads += HEADS * T * col_tiles * g * cyc
         scans += HEADS * T * k * cyc
         drives += HEADS * T * col_tiles * k * 0.5 * cyc
@@ -191,9 +196,11 @@ def test_measured_activity_from_the_profile(tmp_path):
     res = run_events(tmp_path, "large-small", ["compute.activity=measured", "compute.zero_skip=false",
                                                "compute.input_sign=two_pass"])
     assert res["activity"]["attn.q_proj"]["stream"] == pytest.approx(act, rel=1e-12, abs=0)
-    # stored Xᵀ of the query product: the layer input (operand a), offset-encoded, 1-bit cells
-    a = prof["products"]["query"]["a"]["offset"]
-    assert res["activity"]["attn.q_proj"]["stored_level"] == pytest.approx(sum(a) / 8, rel=1e-12, abs=0)
+    # stored Xᵀ of the query product: the layer input (operand a), sign-magnitude in 1-bit cells: the mean
+    # over its 14 columns of the fraction of 1s, i.e. the mean of the + and − magnitude planes
+    a = prof["products"]["query"]["a"]
+    assert res["activity"]["attn.q_proj"]["stored_level"] == pytest.approx((sum(a["pos"]) + sum(a["neg"])) / 14,
+                                                                           rel=1e-12, abs=0)
 
 
 def test_peak_power_counts_the_rows_read(tmp_path):
@@ -202,3 +209,4 @@ def test_peak_power_counts_the_rows_read(tmp_path):
     p = res["plan"]["power_peak_by_component_w"]["dac"]
     dac = res["costs"]["dac"]["value"]  # the per-drive energy at half level
     assert p == pytest.approx(96 * 3 * dac / res["plan"]["t_cycle_s"], rel=1e-9, abs=0)
+    assert res["plan"]["tiles"] == 1

@@ -1,6 +1,7 @@
 """System-level simulator: presets, mapping arithmetic, the ISAAC reconstruction, capacity, outputs, errors."""
 
 import json
+from pathlib import Path
 import math
 import shutil
 
@@ -227,3 +228,36 @@ def test_simulate_does_not_depend_on_call_order():
     simulate(w, with_overrides(a, {"compute.adc_bits": 6}))
     r2 = simulate(w, a)
     assert r1.summary() == r2.summary()
+
+
+def test_gpt3_reference_counts_its_eight_gpus():
+    """FasterTransformer's GPT-175B point runs on 8 A100-80GB SXM: area 8 x 826 mm², power 8 x 400 W."""
+    from cosim.system.reference import reference_point
+
+    p = reference_point("a100", "gpt3-175b", 512, 1, 32)
+    assert p.latency_s == 1.71996
+    assert p.area_m2 * 1e6 == pytest.approx(8 * 826, rel=1e-12)
+    assert p.energy_tdp_j == pytest.approx(8 * 400 * 1.71996, rel=1e-12)
+    assert reference_point("a100", "gpt3-175b", 512, 1, 128).latency_s is None  # no such published point
+    sims, refs, rows, *_ = compare("gpt3-175b", ["multi-bit", "a100"], 512, 1, 32, sensitivity=False)
+    assert refs["a100"].latency_s == 1.71996
+
+
+def test_shipped_activity_profile_is_reproducible(tmp_path):
+    """`cosim activity` with its defaults rewrites the shipped profile exactly (its provenance)."""
+    out = tmp_path / "p.json"
+    assert main(["activity", "--out", str(out)]) == 0
+    shipped = json.loads((Path(__file__).parent.parent / "workloads" / "activity" / "all-minilm-l6-v2.json").read_text())
+    assert json.loads(out.read_text()) == shipped
+
+
+def test_streaming_options_reach_the_preset(tmp_path, capsys):
+    js = tmp_path / "r.json"
+    assert main(["run", "--model", "bert-base", "--seq-len", "32", "--streaming", "twos", "--zero-skip",
+                 "--json", str(js)]) == 0
+    d = json.loads(js.read_text())
+    assert any(n.startswith("streaming: twos, zero skipping") for n in d["notes"])
+    assert len(d["activity"]["attn.q_proj"]["stream"]) == 8 and "row_select" in d["events"]
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--model", "bert-base", "--streaming", "fours"])
+    assert exc.value.code == 2 and "invalid choice: 'fours'" in capsys.readouterr().err

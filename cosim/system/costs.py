@@ -118,11 +118,6 @@ def adc_period(c) -> float:
     return calibrated_adc(c.adc_bits, c.adc_kind).period if c.adc_energy_rule == "calibrated" else 1.0 / c.adc_rate_hz
 
 
-def adc_power(bits: int, rule: str, rate_hz: float, kind: str = "flash-current") -> float:
-    """Peak power of one ADC converting at ``rate_hz`` (W) — for the component roll-up."""
-    return adc_energy(bits, rule, kind).value * rate_hz
-
-
 # ---------------------------------------------------------------- digital function unit (R5 arithmetic)
 
 #: Primitive operations per element of each elementwise / nonlinear op (Horowitz R5 energies).
@@ -233,6 +228,11 @@ class ReadEnergy:
     table: str
     pattern: str
 
+    @classmethod
+    def constant(cls, energy_j: float, source: str) -> "ReadEnergy":
+        """The same energy for any read that drives a row, whatever the data (a cited figure)."""
+        return cls((1e-12,), (0.0, 1.0), ((energy_j,), (energy_j,)), True, (), "cited", source)
+
     def __call__(self, n_rows: float, level: float) -> float:
         per_level = [float(np.interp(n_rows, (0.0,) + self.rows, (0.0,) + e)) for e in self.energy]
         return float(np.interp(level, self.levels, per_level))
@@ -285,9 +285,3 @@ def read_energy(kind: str, rows: int, cols: int, max_rows: int, r_row: float, r_
     pattern = (f"{rows}x{cols} {kind}, G {g_off * 1e6:.3g}..{g_on * 1e6:.3g} uS, up to {max_rows} rows driven at "
                f"{v_read:g} V for {t_drive * 1e9:.4g} ns, r_row {r_row:g} / r_col {r_col:g} ohm")
     return ReadEnergy(n_grid, levels, tuple(energy), not reasons, tuple(sorted(reasons)), str(model.path), pattern)
-
-
-def endurance(name: str) -> Cost:
-    return const(name, "cycles")
-
-

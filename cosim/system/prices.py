@@ -63,8 +63,7 @@ def prices(arch: Arch, plan: Plan, table: str | None = None) -> Prices:
     if c.read_energy == "isaac":
         x = components()["crossbar_128x128"]
         e = x["power_w"] * x["read_s"] * (c.rows * c.cols / 16384)
-        read = ReadEnergy((float(c.rows_per_conversion),), (0.0, 1.0), ((e,), (e,)), True, (), "cited",
-                          "ISAAC 0.3 mW x 100 ns per read whatever the data")
+        read = ReadEnergy.constant(e, "ISAAC 0.3 mW x 100 ns per read whatever the data")
         costs["crossbar_read"] = Cost(e, f"crossbar_128x128: {x['src']} (0.3 mW x 100 ns, scaled by cells)", "cited")
     else:
         try:

@@ -190,6 +190,16 @@ def markdown_run(r: Result, plot: str | None = None, rpc_table: list[dict] | Non
     L += [f"| {k} | {v:.4g} | {v / r.energy_j:.1%} |" for k, v in r.breakdown.items()]
     L += ["", "## Area by component", "", "| component | mm² | share |", "| --- | --- | --- |"]
     L += [f"| {k} | {v * 1e6:.4g} | {v / r.area_m2:.1%} |" for k, v in r.area_breakdown.items()]
+    if r.activity:
+        L += ["", "## Bit-plane activity used", "",
+              "Per product: the fraction of rows each read cycle of the streamed operand drives (in streaming "
+              "order) and the mean level of the cells holding the stored one — from the preset's activity rule "
+              "(`compute.activity`).", "",
+              "| product | streamed: mean | per cycle | stored level | source |", "| --- | ---: | --- | ---: | --- |"]
+        for name, a in r.activity.items():
+            st = a["stream"]
+            L.append(f"| {name} | {sum(st) / len(st):.3f} | {' '.join(f'{x:.2f}' for x in st)} | "
+                     f"{a['stored_level']:.3f} | {a['stream_source']} |")
     L += ["", "## Events", "", "| event | count |", "| --- | --- |"]
     L += [f"| {k} | {v:.4g} |" for k, v in r.events.items()]
     L += ["", "## Per-event figures and where they come from", "", "| figure | value | status | source |",
