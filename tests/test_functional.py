@@ -193,7 +193,7 @@ def test_zero_skip_groups_only_driven_rows():
     for r in range(1000):
         U[r, rng.choice(128, 6, replace=False)] = 1
     S = np.zeros((128, 1))
-    noisy = {**ALL_OFF, "analog.adc_noise_lsb": 0.4}
+    noisy = {**ALL_OFF, "analog.adc_noise_lsb": 0.4, "compute.sign": "offset", "compute.zero_skip": False}
     e_fx = explicit_product(U, S, 8, 8, spec_of(load_arch("large-small", noisy)), np.random.default_rng(1))
     e_sk = explicit_product(U, S, 8, 8, spec_of(load_arch("large-small", {**noisy, "compute.zero_skip": True})),
                             np.random.default_rng(1))
@@ -218,12 +218,14 @@ def test_lossy_and_clipped_adc_mappings():
 
 
 def test_stuck_on_cells_by_hand():
-    """Every cell stuck at G_on: offset-stored values all read as 255 → the product is U @ (127·1)."""
+    """Every cell stuck at G_on, unmapped: offset-stored values all read as 255 → the product is U @ (127·1);
+    every cell stuck off, differential: all read 0."""
     U, S = _ops(K=50)
-    sp = spec_of(load_arch("large-small", {**ALL_OFF, "analog.stuck_on_rate": 1.0}))
+    raw = {**ALL_OFF, "compute.fault_aware": False}
+    sp = spec_of(load_arch("large-small", {**raw, "compute.sign": "offset", "analog.stuck_on_rate": 1.0}))
     out = explicit_product(U, S, 8, 8, sp, np.random.default_rng(1))
     assert np.array_equal(out, U @ np.full_like(S, 127))
-    sp = spec_of(load_arch("multi-bit", {**ALL_OFF, "analog.stuck_off_rate": 1.0}))  # differential, all off → 0
+    sp = spec_of(load_arch("multi-bit", {**raw, "analog.stuck_off_rate": 1.0}))  # differential, all off → 0
     assert np.array_equal(explicit_product(U, S, 8, 8, sp, np.random.default_rng(1)), np.zeros_like(U @ S))
 
 

@@ -319,10 +319,12 @@ def _group_sum(Ug: np.ndarray, gg: np.ndarray) -> np.ndarray:
     return np.matmul(Ug.transpose(0, 2, 1), gg)
 
 
-def _skip_groups(dig: np.ndarray, K: int, spec: XbarSpec) -> np.ndarray:
-    """Zero skipping: [R, groups, K] holding each row's digit in the group it joins — the non-zero
-    digits of each row tile, in row order, ``rows_per_conversion`` to a group (groups of a tile keep
-    the fixed layout's indices, so each reads through its tile's ADCs)."""
+def _skip_groups(dig: np.ndarray, K: int, spec: XbarSpec):
+    """Zero skipping: a sparse [R·groups, K] matrix holding each row's digit in the group it joins — the
+    non-zero digits of each row tile, in row order, ``rows_per_conversion`` to a group (groups of a tile
+    keep the fixed layout's indices, so each reads through its tile's ADCs); and the group count."""
+    from scipy.sparse import csr_matrix
+
     rpc = spec.rows_per_conversion
     per_tile = min(spec.rows, K)
     gpt = math.ceil(per_tile / rpc)
@@ -334,9 +336,9 @@ def _skip_groups(dig: np.ndarray, K: int, spec: XbarSpec) -> np.ndarray:
         rank[:, sl] = np.cumsum(nz[:, sl], axis=1) - 1
     gid = (np.arange(K) // per_tile)[None, :] * gpt + rank // rpc
     r, k = np.nonzero(nz)
-    M = np.zeros((dig.shape[0], tiles * gpt, K), dtype=np.float32)
-    M[r, gid[r, k], k] = dig[r, k]
-    return M
+    G = tiles * gpt
+    M = csr_matrix((dig[r, k].astype(np.float32), (r * G + gid[r, k], k)), shape=(dig.shape[0] * G, K))
+    return M, G
 
 
 def _codes(i: np.ndarray, active: np.ndarray, g2sum, p: Programmed, spec: XbarSpec, rng: np.random.Generator):
@@ -359,10 +361,6 @@ def _codes(i: np.ndarray, active: np.ndarray, g2sum, p: Programmed, spec: XbarSp
     return np.clip(np.rint(x), 0, spec.adc_levels - 1)
 
 
-#: Zero skipping builds a [reads, groups, rows] matrix per cycle: reads per chunk keep it near 64 MB.
-_SKIP_CHUNK_VALUES = 1 << 24
-
-
 def explicit_product(U: np.ndarray, S: np.ndarray, bu: int, bs: int, spec: XbarSpec,
                      rng: np.random.Generator, stored=None) -> np.ndarray:
     """``U @ S`` (integer-valued operands, bu / bs bits signed) through the crossbar, every conversion."""
@@ -378,17 +376,18 @@ def explicit_product(U: np.ndarray, S: np.ndarray, bu: int, bs: int, spec: XbarS
     for wgt, dig in cycles:
         if not dig.any():
             continue  # a read with no driven row gives zero codes whatever the cells (no offset drawn)
-        if spec.zero_skip:  # only the driven rows, rpc to a conversion; a tile with none converts nothing
-            chunk = max(1, _SKIP_CHUNK_VALUES // (n_groups * K))
-            for r0 in range(0, R, chunk):
-                M = _skip_groups(dig[r0:r0 + chunk], K, spec)  # [r, G, K]
-                active = M.sum(axis=2).T[:, :, None]  # [G, r, 1]
-                M2 = M if spec.dac_bits == 1 else M * M
-                for p, g in zip(progs, rows_g):
-                    i = np.matmul(M, g).transpose(1, 0, 2)  # [G, r, C]
-                    code = _codes(i, active, lambda: np.matmul(M2, g * g).transpose(1, 0, 2), p, spec, rng)
-                    val = np.where(active > 0, _value(code, active, p, spec), 0)
-                    acc[r0:r0 + chunk] += (wgt * p.side * 2.0**p.shift) * val.sum(axis=0, dtype=np.float64)
+        if spec.zero_skip:  # only the driven rows, rpc to a conversion; a group with none converts nothing
+            M, G = _skip_groups(dig, K, spec)  # sparse [R·G, K]
+
+            def grouped(x, M=M, G=G):  # [R·G, C] → [G, R, C]
+                return np.asarray(x, dtype=np.float32).reshape(R, G, -1).transpose(1, 0, 2)
+
+            active = grouped(M.sum(axis=1))  # [G, R, 1]
+            M2 = M if spec.dac_bits == 1 else M.multiply(M)
+            for p, g in zip(progs, rows_g):
+                code = _codes(grouped(M @ g), active, lambda: grouped(M2 @ (g * g)), p, spec, rng)
+                val = np.where(active > 0, _value(code, active, p, spec), 0)
+                acc += (wgt * p.side * 2.0**p.shift) * val.sum(axis=0, dtype=np.float64)
             continue
         Ug = _grouped(dig.T.astype(np.float32), pos, n_groups, rpc)  # [G, rpc, R]
         active = Ug.sum(axis=1)[:, :, None]  # Σ v_k per group and read
