@@ -80,5 +80,24 @@ def test_mapping_reduces_the_stuck_at_error(arch):
         sp = spec_of(load_arch(arch, {**stuck, **{f"compute.{k}": v for k, v in kw.items()}}))
         return np.linalg.norm(explicit_product(U, S, 8, 8, sp, np.random.default_rng(1)) - y) / np.linalg.norm(y)
 
-    unmapped, mapped, spared = err(fault_aware=False), err(fault_aware=True), err(fault_aware=True, spare_cols=32)
+    unmapped = err(fault_aware=False, spare_cols=0)
+    mapped, spared = err(fault_aware=True, spare_cols=0), err(fault_aware=True, spare_cols=32)
     assert spared < mapped < 0.6 * unmapped
+
+
+def test_faults_sweep_points_and_the_spares_line():
+    """The sweep keeps the preset's stuck-at rates (not the no-stuck sweep base), turns every other
+    non-ideality off, and the report names the fewest spares that meet both targets."""
+    from cosim.functional.accuracy import FAULT_SPARES, NO_STUCK, sweep_points
+    from cosim.functional.report import spares_needed
+
+    pts = sweep_points("faults", "multi-bit", dict(NO_STUCK))
+    assert [p[1]["compute.spare_cols"] for p in pts] == [0] + list(FAULT_SPARES)
+    assert all(p[1]["analog.stuck_off_rate"] == 0.09 and p[1]["analog.stuck_on_rate"] == 0.01 for p in pts)
+    assert all(p[1]["analog.prog_sigma"] == 0.0 and p[1]["analog.adc_noise_lsb"] == 0.0 for p in pts)
+    assert pts[0][1]["compute.fault_aware"] is False and all(p[1]["compute.fault_aware"] for p in pts[1:])
+    rows = [{"row": label, "overrides": ov, "cosine_mean": c, "spearman": s}
+            for (label, ov), (c, s) in zip(pts, [(0.01, 0.0), (0.93, 0.88), (0.95, 0.91), (0.96, 0.94), (0.991, 0.97),
+                                               (0.992, 0.985), (0.995, 0.99)])]
+    assert "64 per array" in spares_needed(rows)  # 32 spares meet the cosine but not the Spearman target
+    assert "more than 32 per array" in spares_needed(rows[:5])

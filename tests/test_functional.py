@@ -366,6 +366,13 @@ def test_cli_accuracy_report(tmp_path):
     assert res["validation"][0]["explicit"]["cosine_mean"] <= 1.0
     md = stem.with_suffix(".md").read_text()
     assert "Fast mode against the explicit mode" in md and "do not test the seed paper's BERT-Large" in md
+    # the bit-plane activity of these sentences' products, every product and operand
+    assert "## Bit-plane activity of the products" in md
+    act = {(r["product"], r["operand"]) for r in res["activity"]["rows"]}
+    assert act == {(p, o) for p in ("query", "key", "value", "scores", "context", "attn_out", "ffn_up", "ffn_down")
+                   for o in "ab"}
+    probs = next(r for r in res["activity"]["rows"] if (r["product"], r["operand"]) == ("context", "a"))
+    assert probs["bits_two_pass"][7:] == [0.0] * 7  # softmax probabilities: nothing in the negative pass
     assert stem.with_suffix(".png").stat().st_size > 10_000 and stem.with_suffix(".csv").exists()
 
 

@@ -301,6 +301,12 @@ def program_stored(S: np.ndarray, bits: int, spec: XbarSpec, rng: np.random.Gene
     return progs, s_off, pos, n_groups
 
 
+def _groups_of(p: Programmed, used: np.ndarray) -> Programmed:
+    """``p`` restricted to the groups ``used`` (its per-group ADC offsets and complement flags)."""
+    off = p.adc_offset[used] if p.adc_offset.shape[0] > 1 else p.adc_offset
+    return Programmed(p.shift, p.side, p.g, off, None if p.flip is None else p.flip[used])
+
+
 def _value(code: np.ndarray, active: np.ndarray, p: Programmed, spec: XbarSpec) -> np.ndarray:
     """A conversion's value in level units: step·code, or for a complemented column top·Σv − step·code."""
     v = np.float32(spec.step) * code
@@ -321,8 +327,9 @@ def _group_sum(Ug: np.ndarray, gg: np.ndarray) -> np.ndarray:
 
 def _skip_groups(dig: np.ndarray, K: int, spec: XbarSpec):
     """Zero skipping: a sparse [R·groups, K] matrix holding each row's digit in the group it joins — the
-    non-zero digits of each row tile, in row order, ``rows_per_conversion`` to a group (groups of a tile
-    keep the fixed layout's indices, so each reads through its tile's ADCs); and the group count."""
+    non-zero digits of each row tile, in row order, ``rows_per_conversion`` to a group — and the fixed
+    layout's index of each of those groups (so each reads through its tile's ADCs); groups no read
+    uses are left out."""
     from scipy.sparse import csr_matrix
 
     rpc = spec.rows_per_conversion
@@ -336,9 +343,10 @@ def _skip_groups(dig: np.ndarray, K: int, spec: XbarSpec):
         rank[:, sl] = np.cumsum(nz[:, sl], axis=1) - 1
     gid = (np.arange(K) // per_tile)[None, :] * gpt + rank // rpc
     r, k = np.nonzero(nz)
-    G = tiles * gpt
-    M = csr_matrix((dig[r, k].astype(np.float32), (r * G + gid[r, k], k)), shape=(dig.shape[0] * G, K))
-    return M, G
+    used, slot = np.unique(gid[r, k], return_inverse=True)  # only the groups some read uses are converted
+    G = len(used)
+    M = csr_matrix((dig[r, k].astype(np.float32), (r * G + slot, k)), shape=(dig.shape[0] * G, K))
+    return M, used
 
 
 def _codes(i: np.ndarray, active: np.ndarray, g2sum, p: Programmed, spec: XbarSpec, rng: np.random.Generator):
@@ -357,7 +365,10 @@ def _codes(i: np.ndarray, active: np.ndarray, g2sum, p: Programmed, spec: XbarSp
     if sig2 is not None:
         x += np.sqrt(sig2, dtype=np.float32) * rng.standard_normal(x.shape, dtype=np.float32)
     if p.adc_offset.ndim == 4:  # the calibrated ADC: count the thresholds below the input
-        return (x[..., None] > p.adc_offset).sum(-1, dtype=np.int32)
+        code = np.zeros(x.shape, dtype=np.int32)
+        for t in range(p.adc_offset.shape[-1]):
+            code += x > p.adc_offset[..., t]
+        return code
     return np.clip(np.rint(x), 0, spec.adc_levels - 1)
 
 
@@ -377,14 +388,15 @@ def explicit_product(U: np.ndarray, S: np.ndarray, bu: int, bs: int, spec: XbarS
         if not dig.any():
             continue  # a read with no driven row gives zero codes whatever the cells (no offset drawn)
         if spec.zero_skip:  # only the driven rows, rpc to a conversion; a group with none converts nothing
-            M, G = _skip_groups(dig, K, spec)  # sparse [R·G, K]
+            M, used = _skip_groups(dig, K, spec)  # sparse [R·G, K]
 
-            def grouped(x, M=M, G=G):  # [R·G, C] → [G, R, C]
+            def grouped(x, G=len(used)):  # [R·G, C] → [G, R, C]
                 return np.asarray(x, dtype=np.float32).reshape(R, G, -1).transpose(1, 0, 2)
 
             active = grouped(M.sum(axis=1))  # [G, R, 1]
             M2 = M if spec.dac_bits == 1 else M.multiply(M)
             for p, g in zip(progs, rows_g):
+                p = _groups_of(p, used)
                 code = _codes(grouped(M @ g), active, lambda: grouped(M2 @ (g * g)), p, spec, rng)
                 val = np.where(active > 0, _value(code, active, p, spec), 0)
                 acc += (wgt * p.side * 2.0**p.shift) * val.sum(axis=0, dtype=np.float64)
