@@ -66,6 +66,7 @@ def calibrated_adc(bits: int, kind: str = "flash-current"):
                           "other resolutions") from None
 
 
+@cache
 def adc_energy(bits: int, rule: str, kind: str = "flash-current") -> Cost:
     """Energy per conversion of a ``bits``-bit ADC (J), by the preset's rule: ``calibrated`` (the
     SPICE-calibrated ADC of ``kind``) or one of the cited stand-ins."""

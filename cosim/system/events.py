@@ -104,10 +104,12 @@ def groups(r: int, a: float, rpc: int, skip: bool) -> float:
         return float(math.ceil(r / rpc))
     if a <= 0:
         return 0.0
-    from scipy.stats import binom
-
+    if a >= 1:
+        return float(math.ceil(r / rpc))
     n = np.arange(r + 1)
-    return float(binom.pmf(n, r, min(a, 1.0)) @ np.ceil(n / rpc))
+    log_pmf = np.array([math.lgamma(r + 1) - math.lgamma(j + 1) - math.lgamma(r - j + 1) for j in n]) \
+        + n * math.log(a) + (r - n) * math.log1p(-a)
+    return float(np.exp(log_pmf) @ np.ceil(n / rpc))
 
 
 @dataclass
