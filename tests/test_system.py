@@ -81,10 +81,12 @@ def test_bert_large_counts_and_lossless_default():
     r = run("bert-large", "large-small", 128, 1)
     assert r.macs / 1e9 == pytest.approx(39.5, abs=0.05)     # REFERENCE.md §7
     assert r.plan["lossless_adc"] and r.plan["adc_levels_needed"] == 4 == r.plan["adc_levels"]
-    # every weight bit is read from the memory crossbars once per sequence: 4-bit cells
+    # every weight bit is read from the memory crossbars once per sequence (4-bit cells), and the fault
+    # map's 2 bits of every written cell
     w = build_workload(load_model("bert-large"), 128)
     assert r.events["memory_cell_read"] == pytest.approx(w.weight_macs / 128 * 8 / 4
-                                                          + w.total("embedding", field_="elements") * 8 / 4)
+                                                          + w.total("embedding", field_="elements") * 8 / 4
+                                                          + r.events["cell_write"] * 2 / 4, rel=1e-12, abs=0)
     # energy is the sum of its breakdown; events x costs for the ADC
     assert sum(r.breakdown.values()) == pytest.approx(r.energy_j)
     assert r.breakdown["adc"] == pytest.approx(r.events["adc_conversion"] * r.costs["adc"]["value"])
@@ -97,7 +99,8 @@ def test_bert_large_counts_and_lossless_default():
     assert any("crossbar read energy" in u for u in r.unvalidated)
     lossy = run("bert-large", "large-small", 128, 1, overrides={"compute.rows_per_conversion": 128})
     assert not lossy.plan["lossless_adc"] and any("lossy" in u for u in lossy.unvalidated)
-    assert lossy.latency_s < r.latency_s / 10
+    # one conversion per tile and cycle instead of E⌈N/3⌉ (zero skipping: ≈ 9 at the weights' ≈ 0.2 activity)
+    assert lossy.latency_s < r.latency_s / 5
 
 
 def test_isaac_rebuilt_from_multi_bit_preset():
@@ -105,7 +108,9 @@ def test_isaac_rebuilt_from_multi_bit_preset():
     a = load_arch("multi-bit", {"data.weight_bits": 16, "data.act_bits": 16, "compute.tiles": 168,
                                 "compute.read_energy": "isaac", "digital.lanes_per_tile": 0,
                                 # ISAAC's own ADC and DAC figures (the preset's default is the calibrated SAR)
-                                "compute.adc_energy_rule": "walden", "compute.dac_energy_rule": "cited"})
+                                "compute.adc_energy_rule": "walden", "compute.dac_energy_rule": "cited",
+                                # ISAAC maps no faults and has no spare columns
+                                "compute.fault_aware": False, "compute.spare_cols": 0})
     plan = fixed_plan(a)
     area, power = chip_inventory(a, plan, prices(a, plan))
     chip_a, chip_p = sum(area.values()), sum(power.values())

@@ -100,7 +100,7 @@ def ir_gain_map(arch: Arch) -> np.ndarray:
     """Cell-current gain (actual / ideal) per position of one array, from the calibrated crossbar model.
 
     The array holds the mean data (every cell at ``cell_density`` of the conductance range); each
-    group of ``rows_per_conversion`` rows is driven at the calibration's read voltage in turn (other
+    group of ``rows_per_conversion`` rows is driven at the preset's read voltage in turn (other
     rows at 0 V) and its cells' currents are divided by G·V.  The cell law is the calibrated one of
     ``compute.crossbar_kind`` (linear, sinh, 1T1R), so the gain includes I–V nonlinearity.
     """
@@ -109,7 +109,7 @@ def ir_gain_map(arch: Arch) -> np.ndarray:
 
     c, an = arch.compute, arch.analog
     model = CrossbarModel.load()
-    v_read = float(model.attrs.get("v_read", 0.5))
+    v_read = an.v_read
     g_off = an.g_on_s / an.on_off_ratio
     G = np.full((c.rows, c.cols), g_off + c.cell_density * (an.g_on_s - g_off))
     rpc = c.rows_per_conversion
@@ -132,7 +132,7 @@ def spec_of(arch: Arch) -> XbarSpec:
     gain = None
     if arch.analog.ir_drop:
         key = (c.rows, c.cols, c.rows_per_conversion, c.cell_density, c.crossbar_kind, c.r_row_ohm, c.r_col_ohm,
-               arch.analog.g_on_s, arch.analog.on_off_ratio)
+               arch.analog.g_on_s, arch.analog.on_off_ratio, arch.analog.v_read)
         if key not in _GAIN_CACHE:
             _GAIN_CACHE[key] = ir_gain_map(arch)
         gain = _GAIN_CACHE[key]
