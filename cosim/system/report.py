@@ -101,7 +101,7 @@ def write_csv(rows: list[dict], path: Path) -> None:
 def _flatten(d: dict, prefix: str = "") -> dict:
     out: dict[str, Any] = {}
     for k, v in d.items():
-        if k in ("costs", "assumptions", "notes", "unvalidated", "latency_by_layer", "plan", "events"):
+        if k in ("costs", "assumptions", "notes", "unvalidated", "latency_by_layer", "plan", "events", "activity"):
             if k == "unvalidated":
                 out[prefix + "unvalidated"] = len(v) if isinstance(v, list) else v
             continue
