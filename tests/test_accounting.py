@@ -64,7 +64,9 @@ def product_counts(k: int, stored_values: float, streamed: float, inst: int, cpv
     vec = inst * streamed
     return {"crossbar_read": vec * col_tiles * groups * len(cycles),
             "adc_conversion": vec * stored_cols * groups * len(cycles),
-            "dac_drive": vec * col_tiles * k * sum(cycles)}
+            "dac_drive": vec * col_tiles * k * sum(cycles),
+            # fault-aware mapping: per vector, row tile and stored column, the complement's undo (a bound)
+            "complement_fix": vec * stored_cols * len(tiles)}
 
 
 def add(total: dict, part: dict, factor: float = 1.0) -> None:
@@ -99,11 +101,14 @@ def test_large_small_by_hand(tmp_path):
     # scores·V: V stored (32 rows x 64 values = 896 columns, 7 arrays) per head, 32 score rows streamed
     add(exp, product_counts(T, D, T, HEADS, cpv, 128, 128, 3, cyc))
     writes += HEADS * T * D * cpv * min(T, arrays // (HEADS * 7))
-    exp["sense_amp"] = exp["shift_add"] = exp["complement_fix"] = exp["adc_conversion"]  # a sense per conversion
+    exp["sense_amp"] = exp["shift_add"] = exp["adc_conversion"]  # no sample-and-hold: a sense per conversion
     exp["cell_write"] = writes
-    # memory crossbars (4-bit cells): every weight bit read once, the embedding rows, the fault map of every
-    # written cell (2 bits); the KV cache written
-    exp["memory_cell_read"] = sum(k * n for k, n in WEIGHTS.values()) * 8 / 4 + T * H * 8 / 4 + writes * 2 / 4
+    # per write, every written cell is compared with the cell of its row in each of the array's 128 + 64
+    # columns, from the array's whole fault map (2 bits per cell of 192 columns per 128 logical ones)
+    exp["map_bit_compare"] = writes * 192
+    # memory crossbars (4-bit cells): every weight bit read once, the embedding rows, the fault map; the KV
+    # cache written
+    exp["memory_cell_read"] = sum(k * n for k, n in WEIGHTS.values()) * 8 / 4 + T * H * 8 / 4 + writes * 2 * 192 / 128 / 4
     exp["memory_cell_write"] = 2 * HEADS * D * T * 8 / 4
     common, outputs = common_events()
     exp.update(common)
@@ -128,13 +133,15 @@ def test_weight_stationary_by_hand(tmp_path, arch, cell_bits, adc_enc):
     add(exp, product_counts(D, T, T, HEADS, cpv, 128, 128, 128, cyc))  # Kᵀ written per head
     add(exp, product_counts(T, D, T, HEADS, cpv, 128, 128, 128, cyc))  # V written per head
     exp["cell_write"] = HEADS * D * T * cpv + HEADS * T * D * cpv
-    exp["sample_hold"] = exp["shift_add"] = exp["complement_fix"] = exp["adc_conversion"]
+    exp["sample_hold"] = exp["shift_add"] = exp["adc_conversion"]
+    width = 128 + (128 if arch == "multi-bit" else 0)  # spare columns: 128 on multi-bit, none on single-bit
+    exp["map_bit_compare"] = exp["cell_write"] * width
     exp["dram_byte"] = T * H  # embeddings off-chip, one byte per value
     arrays += HEADS * (math.ceil(D / 128) * math.ceil(T * cpv / 128) + math.ceil(T / 128) * math.ceil(D * cpv / 128))
     tiles = math.ceil(arrays / 96)
     common, outputs = common_events()
     exp.update(common)
-    exp["buffer_byte"] += exp["cell_write"] * 2 / 8  # fault map of every written cell, 2 bits, from SRAM
+    exp["buffer_byte"] += exp["cell_write"] * 2 * width / 128 / 8  # the written arrays' fault maps, from SRAM
     exp["noc_byte_hop"] = outputs * max(1.0, 2 / 3 * math.sqrt(tiles))
     res = run_events(tmp_path, arch, UNIFORM)
     assert res["plan"]["tiles"] == tiles
@@ -171,13 +178,13 @@ def test_zero_skip_and_twos_by_hand(tmp_path):
         g = (k // 128) * e_groups(128, 0.5)
         conv += n * T * 14 * g * cyc
         reads += n * 4 * g * cyc
-        scans += n * k * cyc
+        scans += n * 4 * k * cyc  # each of the 4 arrays of the operand scans its rows
         drives += n * 4 * k * 0.5 * cyc
     for k, s, col_tiles in ((D, T, 4), (T, D, 7)):  # Kᵀ: 64 rows x 32 keys; V: 32 rows x 64 values
         g = e_groups(k, 0.5)
         conv += HEADS * T * s * 14 * g * cyc
         reads += HEADS * T * col_tiles * g * cyc
-        scans += HEADS * T * k * cyc
+        scans += HEADS * T * col_tiles * k * cyc
         drives += HEADS * T * col_tiles * k * 0.5 * cyc
     assert ev["adc_conversion"] == pytest.approx(conv, rel=1e-9, abs=0)
     assert ev["crossbar_read"] == pytest.approx(reads, rel=1e-9, abs=0)
@@ -210,3 +217,34 @@ def test_peak_power_counts_the_rows_read(tmp_path):
     dac = res["costs"]["dac"]["value"]  # the per-drive energy at half level
     assert p == pytest.approx(96 * 3 * dac / res["plan"]["t_cycle_s"], rel=1e-9, abs=0)
     assert res["plan"]["tiles"] == 1
+
+
+@pytest.mark.parametrize("input_sign, cycles", [("two_pass", 2 * 7), ("offset", 8), ("twos", 8)])
+def test_partial_row_tile_and_times_by_hand(input_sign, cycles):
+    """One 200 x 10 stored operand (a full 128-row tile and a 72-row one), 3 streamed vectors, on
+    multi-bit (2-bit cells, differential INT8: 8 cells per value, 80 stored columns, one column tile),
+    every input bit 1 (uniform activity 1: two passes drive half the rows each, the other encodings all).
+    Each cycle reads one 128-row group per tile (2 reads), converts 80 columns per read; the slower
+    tile takes one read cycle per bit cycle: stage = cycles · t_cycle, busy = 3 vectors · stage."""
+    from cosim.models.adc import load
+    from cosim.system.events import Product, Tally, product_events
+    from cosim.system.plan import plan_chip
+    from cosim.system.prices import prices
+    from cosim.system.arch import load_arch
+    from cosim.workloads import build_workload, load_model
+
+    a = load_arch("multi-bit", {"compute.read_energy": "isaac", "compute.input_sign": input_sign,
+                                "compute.activity": "uniform", "compute.input_activity": 1.0,
+                                "compute.fault_aware": False})
+    plan = plan_chip(a, build_workload(load_model(TINY), 8))
+    tally = Tally()
+    p = Product("x", k=200, s=10, v=3, inst=1, steps=1, stream_bits=8, stored_bits=8, written=False)
+    busy, stage, written = product_events(a, plan, p, tally, prices(a, plan), 0.0, 1e-7)
+    per_cycle = 0.5 if input_sign == "two_pass" else 1.0
+    assert tally.events["crossbar_read"] == 3 * cycles * 2
+    assert tally.events["adc_conversion"] == 3 * cycles * 2 * 80
+    assert tally.events["dac_drive"] == pytest.approx(3 * cycles * 200 * per_cycle, rel=1e-12, abs=0)
+    assert written == 0
+    t_cycle = max(100e-9, 128 * load("sar-cdac", 8).period)  # the calibrated SAR scans 128 columns
+    assert stage * 1e9 == pytest.approx(cycles * t_cycle * 1e9, rel=1e-12)
+    assert busy * 1e9 == pytest.approx(3 * cycles * t_cycle * 1e9, rel=1e-12)

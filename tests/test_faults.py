@@ -101,3 +101,18 @@ def test_faults_sweep_points_and_the_spares_line():
                                                (0.992, 0.985), (0.995, 0.99)])]
     assert "64 per array" in spares_needed(rows)  # 32 spares meet the cosine but not the Spearman target
     assert "more than 32 per array" in spares_needed(rows[:5])
+
+
+def test_greedy_per_write_mapping_by_hand():
+    """Per write, slices in order of falling significance take the free column of least cost.  Two
+    rows, both slices hold (1, 0).  Column 0 has both rows stuck on: plain (1, 0) disagrees in row 1,
+    complemented (0, 1) in row 0 — cost 1 either way; column 1 is clean (cost 0); column 2 has row 0
+    stuck off and row 1 stuck on: plain disagrees in both rows, complemented in none (cost 0).  The
+    2^7 slice takes the first column of cost 0, clean column 1, plainly; the 2^0 slice then column 2,
+    complemented."""
+    from cosim.mapping.faults import assign_greedy
+
+    L = np.array([[1, 1], [0, 0]])
+    F = np.array([[STUCK_ON, HEALTHY, STUCK_OFF], [STUCK_ON, HEALTHY, STUCK_ON]], dtype=np.int8)
+    phys, flip = assign_greedy(L, np.array([7.0, 0.0]), F, 1)
+    assert phys.tolist() == [1, 2] and flip.tolist() == [False, True]

@@ -175,13 +175,13 @@ def test_twos_complement_with_wider_dacs(dac_bits):
 
 def test_zero_skip_groups_only_driven_rows():
     """Zero skipping groups the driven rows of a tile three at a time wherever they sit (a 2-bit ADC
-    stays exact) and converts only those groups.  Hand count with ADC noise σ = 0.4 LSB (a code
-    moves by one with p = Φ(−0.5/0.4) ≈ 0.106 each way, away from the rails) on vectors driving 6
-    scattered rows of a 128-row tile, stored value 0 (offset 128: plane 7 holds ones, planes 0–6 none):
-    fixed groups convert all 43 groups of every plane — the idle ones can only read high, by 2^j each
-    (planes 0–6: 127·43·p; plane 7: 37 idle groups, 128·37·p; its 6 one-row groups move both ways,
-    no bias); zero skipping converts 2 full groups per plane — +2·127·p on planes 0–6, −2·128·p on
-    plane 7 (a sum of 3 can only read low): a mean error of 127·43·p + 128·37·p against ≈ 0."""
+    stays exact) and converts only those groups.  Hand count with ADC noise σ = 0.4 LSB (a code moves
+    by one with p = Φ(−0.5/0.4) ≈ 0.106 each way, away from the rails) on vectors driving 6 scattered
+    rows of a 128-row tile with a 1 in their lowest bit, stored value 0 (offset 128: plane 7 holds ones,
+    planes 0–6 zeros).  Zero skipping converts 2 full groups per plane in the first cycle only: on
+    planes 0–6 a sum of 0 can only read high (+2^j w.p. p), on plane 7 a sum of 3 only low (−128 w.p.
+    p): mean 2p·(127 − 128), variance 2p(1−p)·Σ_j 4^j = 2p(1−p)·21845.  Fixed groups convert all 43
+    groups of every plane in all 14 cycles: variance ≈ 43 · 2·Σ_{j<7} 4^j · 21845 · p(1−p), 10⁵× more."""
     import math
 
     rng = np.random.default_rng(5)
@@ -189,17 +189,21 @@ def test_zero_skip_groups_only_driven_rows():
     S = np.ones((128, 3))
     skip = spec_of(load_arch("large-small", {**ALL_OFF, "compute.zero_skip": True}))
     assert np.array_equal(explicit_product(U, S, 8, 8, skip, rng), U @ S)
-    U = np.zeros((1000, 128))
-    for r in range(1000):
+    n = 4000
+    U = np.zeros((n, 128))
+    for r in range(n):
         U[r, rng.choice(128, 6, replace=False)] = 1
     S = np.zeros((128, 1))
-    noisy = {**ALL_OFF, "analog.adc_noise_lsb": 0.4, "compute.sign": "offset", "compute.zero_skip": False}
-    e_fx = explicit_product(U, S, 8, 8, spec_of(load_arch("large-small", noisy)), np.random.default_rng(1))
+    noisy = {**ALL_OFF, "analog.adc_noise_lsb": 0.4, "compute.sign": "offset"}
     e_sk = explicit_product(U, S, 8, 8, spec_of(load_arch("large-small", {**noisy, "compute.zero_skip": True})),
                             np.random.default_rng(1))
+    e_fx = explicit_product(U[:200], S, 8, 8, spec_of(load_arch("large-small", {**noisy, "compute.zero_skip": False})),
+                            np.random.default_rng(1))
     p = 0.5 * math.erfc(0.5 / 0.4 / math.sqrt(2))
-    assert e_fx.mean() == pytest.approx((127 * 43 + 128 * 37) * p, rel=0.03)
-    assert abs(e_sk.mean()) < 0.03 * (127 * 43 + 128 * 37) * p
+    sd = math.sqrt(2 * p * (1 - p) * 21845)
+    assert abs(e_sk.mean() - 2 * p * (127 - 128)) < 4 * sd / math.sqrt(n)
+    assert e_sk.std() == pytest.approx(sd, rel=0.05)
+    assert e_fx.std() == pytest.approx(math.sqrt(43 * 2 * 5461 * 21845 * p * (1 - p)), rel=0.15)
 
 
 def test_lossy_and_clipped_adc_mappings():

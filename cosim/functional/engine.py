@@ -287,7 +287,9 @@ def program(levels: np.ndarray, shift: int, side: int, spec: XbarSpec, rng: np.r
     return Programmed(shift, side, gg, off, flip)
 
 
-def program_stored(S: np.ndarray, bits: int, spec: XbarSpec, rng: np.random.Generator):
+def program_stored(S: np.ndarray, bits: int, spec: XbarSpec, rng: np.random.Generator, per_write: bool = True):
+    """``S`` programmed into the crossbar: its planes, offset, row layout (``per_write``: an operand written
+    per use, else weights programmed once — they are fault-mapped differently)."""
     planes, s_off = stored_planes(S, bits, spec)
     pos, n_groups, gpt = _group_layout(S.shape[0], spec)
     an = spec.analog
@@ -296,7 +298,7 @@ def program_stored(S: np.ndarray, bits: int, spec: XbarSpec, rng: np.random.Gene
         from ..mapping.faults import map_planes
 
         mapped = map_planes(planes, spec.rows, spec.cols, spec.spare_cols, 2**spec.cell_bits - 1, an.stuck_off_rate,
-                            an.stuck_on_rate, rng)
+                            an.stuck_on_rate, rng, per_write)
     progs = [program(lv, shift, side, spec, rng, pos, n_groups, gpt, m) for (side, shift, lv), m in zip(planes, mapped)]
     return progs, s_off, pos, n_groups
 
@@ -373,10 +375,11 @@ def _codes(i: np.ndarray, active: np.ndarray, g2sum, p: Programmed, spec: XbarSp
 
 
 def explicit_product(U: np.ndarray, S: np.ndarray, bu: int, bs: int, spec: XbarSpec,
-                     rng: np.random.Generator, stored=None) -> np.ndarray:
-    """``U @ S`` (integer-valued operands, bu / bs bits signed) through the crossbar, every conversion."""
+                     rng: np.random.Generator, stored=None, per_write: bool = True) -> np.ndarray:
+    """``U @ S`` (integer-valued operands, bu / bs bits signed) through the crossbar, every conversion
+    (``S`` programmed here unless ``stored`` is given; ``per_write``: as :func:`program_stored`)."""
     if stored is None:
-        stored = program_stored(S, bs, spec, rng)
+        stored = program_stored(S, bs, spec, rng, per_write)
     progs, s_off, pos, n_groups = stored
     rpc = spec.rows_per_conversion
     step = float(spec.step)
@@ -385,9 +388,11 @@ def explicit_product(U: np.ndarray, S: np.ndarray, bu: int, bs: int, spec: XbarS
     cycles, u_off = stream_cycles(U, bu, spec)
     rows_g = [p.g.reshape(n_groups * rpc, -1)[pos] for p in progs] if spec.zero_skip else None  # [K, C] per plane
     for wgt, dig in cycles:
-        if not dig.any():
-            continue  # a read with no driven row gives zero codes whatever the cells (no offset drawn)
+        # fixed groups convert every group of every cycle, driven or not (each read's idle groups read their
+        # ADC's offset and noise), as the system model counts them; zero skipping converts only driven groups
         if spec.zero_skip:  # only the driven rows, rpc to a conversion; a group with none converts nothing
+            if not dig.any():
+                continue
             M, used = _skip_groups(dig, K, spec)  # sparse [R·G, K]
 
             def grouped(x, G=len(used)):  # [R·G, C] → [G, R, C]
@@ -424,7 +429,9 @@ def explicit_product(U: np.ndarray, S: np.ndarray, bu: int, bs: int, spec: XbarS
 
 def encoded_sq(U: np.ndarray, S: np.ndarray, bu: int, bs: int, spec: XbarSpec) -> np.ndarray:
     """Q = Σ_k u_enc² s_enc² — the fast mode's regressor for per-cell (multiplicative) error variance."""
-    Uu = {"two_pass": np.abs(U), "offset": U + 2 ** (bu - 1), "twos": np.mod(U, 2**bu)}[spec.input_sign]
+    # two's complement cycles sum to U itself (Σ w_c·d_c = U), so a static per-cell error scales with |U|
+    # as in two passes; offset streaming physically drives U + 2^(b−1)
+    Uu = U + 2 ** (bu - 1) if spec.input_sign == "offset" else np.abs(U)
     Se = S + 2 ** (bs - 1) if spec.sign == "offset" else np.abs(S)
     return (Uu * Uu) @ (Se * Se)
 
@@ -518,13 +525,14 @@ class CrossbarExecutor(QuantExecutor):
             c = np.sort(self.rng.choice(S.shape[1], min(S.shape[1], FIT_COLS), replace=False))
             Us, Ss = U[r], S[:, c]
             ys = Us @ Ss
-            out = explicit_product(Us, Ss, bu, bs, self.spec, self.rng)
+            out = explicit_product(Us, Ss, bu, bs, self.spec, self.rng, per_write=static is None)
             self.samples.setdefault(key, []).append((ys, out - ys, encoded_sq(Us, Ss, bu, bs, self.spec)))
             return y
         stored = None
         if static is not None:
             if static not in self._static:
-                self._static[static] = program_stored(S, bs, self.spec, item_rng(self.seed, "static", static))
+                self._static[static] = program_stored(S, bs, self.spec, item_rng(self.seed, "static", static),
+                                                      per_write=False)
             stored = self._static[static]
         return explicit_product(U, S, bu, bs, self.spec, self.rng, stored)
 

@@ -1,7 +1,7 @@
 """The chip's component inventory: area (m²) and peak power (W) by component, all chips together.
 
 Peak power is every unit busy at once: each array reading ``rows_per_conversion`` driven rows of
-mean-level cells per read cycle (those rows' drivers on), every ADC converting at its rate, every
+cells at half level per read cycle (those rows' drivers on), every ADC converting at its rate, every
 static unit at its cited power.
 """
 

@@ -16,8 +16,9 @@ vectors (``inst`` independent instances per step, ``steps`` steps):
   drives* per vector and cycle (each array has its own row drivers);
 * zero skipping scans each row's digit once per cycle (``k`` *row selects* per vector and cycle).
 
-Latency per step: ``passes · ⌈v / copies⌉ · Σ_c g(r_max, a_c) · t_cycle`` (the fullest row tile sets
-the pace), plus the stored operand's write and, for weights streamed from memory, the memory's time.
+Latency per step: ``passes · ⌈v / copies⌉ · (groups of the slowest row tile per vector) · t_cycle``
+(:func:`slowest_tile`), plus the stored operand's write (and, with fault-aware mapping, the writer's
+column assignment) and, for weights streamed from memory, the memory's time.
 """
 
 from __future__ import annotations
@@ -106,10 +107,7 @@ def groups(r: int, a: float, rpc: int, skip: bool) -> float:
         return 0.0
     if a >= 1:
         return float(math.ceil(r / rpc))
-    n = np.arange(r + 1)
-    log_pmf = np.array([math.lgamma(r + 1) - math.lgamma(j + 1) - math.lgamma(r - j + 1) for j in n]) \
-        + n * math.log(a) + (r - n) * math.log1p(-a)
-    return float(np.exp(log_pmf) @ np.ceil(n / rpc))
+    return float(_binom_pmf(r, a) @ np.ceil(np.arange(r + 1) / rpc))
 
 
 @dataclass
@@ -145,7 +143,6 @@ def product_events(arch: Arch, plan: Plan, p: Product, tally: Tally, pr: Prices,
     tally.activity.setdefault(p.name, {"stream": list(act), "stream_source": s_label, "stored_level": level,
                                        "stored_source": d_label})
     g_all = [sum(groups(r, a, rpc, c.zero_skip) for r in tile_rows) for a in act]
-    g_max = [groups(tile_rows[0], a, rpc, c.zero_skip) for a in act]
     vec = p.steps * p.inst * p.v  # streamed vectors over the whole run
     read_e = sum(g * pr.read(a * p.k / g, level) for g, a in zip(g_all, act) if g > 0)
     tally.add("crossbar_read", vec * col_tiles * sum(g_all), vec * col_tiles * read_e)
@@ -154,12 +151,13 @@ def product_events(arch: Arch, plan: Plan, p: Product, tally: Tally, pr: Prices,
     sh = "sense_amp" if no_sample_hold(c) else "sample_hold"
     tally.add(sh, conv, conv * pr.costs["sample_hold"].value)
     tally.add("shift_add", conv, conv * pr.costs["shift_add"].value)
-    if c.fault_aware:
-        tally.add("complement_fix", conv, conv * pr.costs["complement_fix"].value)
+    if c.fault_aware:  # per vector, row tile and complemented column: top·Σu − value (every column, a bound)
+        fixes = vec * stored_cols * len(tile_rows)
+        tally.add("complement_fix", fixes, fixes * pr.costs["complement_fix"].value)
     drives = vec * col_tiles * p.k * sum(act)
     tally.add("dac_drive", drives, drives * pr.dac(level), "dac")
-    if c.zero_skip:
-        scans = vec * p.k * len(act)
+    if c.zero_skip:  # each array's controller scans its rows' digits once per cycle
+        scans = vec * col_tiles * p.k * len(act)
         tally.add("row_select", scans, scans * pr.costs["row_select"].value)
     # copies and passes (activation-stationary pool; weight-stationary arrays are dedicated)
     arrays_one = math.ceil(p.k / c.rows) * col_tiles * p.inst
@@ -181,15 +179,10 @@ def product_events(arch: Arch, plan: Plan, p: Product, tally: Tally, pr: Prices,
             cells, rows_w = p.inst * p.k * stored_cols, min(p.k, c.rows)
         written = p.steps * cells * copies
         tally.add("cell_write", written, written * pr.costs["cell_write"].value)
-        if c.fault_aware:  # the writer reads the fault map of every cell it writes: 2 bits
-            if arch.memory.enabled:
-                m = written * 2 / arch.memory.cell_bits
-                tally.add("memory_cell_read", m, m * pr.costs["memory_read"].value, "fault_map")
-            else:
-                b = written * 2 / 8
-                tally.add("buffer_byte", b, b * pr.costs["buffer"].value, "fault_map")
         write_s = passes * rows_w * write_row_s
-    t_vec = sum(g_max) * plan.t_cycle_s  # one streamed vector through the fullest row tile
+        if c.fault_aware:
+            write_s += passes * _map_written(arch, pr, tally, written, cpv, p, stored_cols, arch.clock_hz)
+    t_vec = slowest_tile(tile_rows, act, rpc, c.zero_skip) * plan.t_cycle_s  # one streamed vector
     read_s = passes * math.ceil(p.v / copies) * t_vec
     mem_s = 0.0
     if p.from_memory:
@@ -200,6 +193,77 @@ def product_events(arch: Arch, plan: Plan, p: Product, tally: Tally, pr: Prices,
     busy = p.steps * (write_s + max(read_s, mem_s))
     stage = t_vec if c.stationary == "weights" else busy
     return busy, stage, written
+
+
+def _map_written(arch: Arch, pr: Prices, tally: Tally, written: float, cpv: int, p: Product, stored_cols: float,
+                 clock_hz: float) -> float:
+    """Events of the per-write fault-aware mapping of ``written`` cells; returns its time per write (s).
+
+    Each written logical column is compared with every physical column of its array (spares included)
+    over its rows — a bit comparison per written cell and physical column — from the array's fault map,
+    2 bits per cell of every physical column, read once per write; one (logical, physical) pair per
+    clock per array.  Appended rows (a resident V) go into columns already placed: only their own
+    cells' map is read."""
+    c = arch.compute
+    width = c.cols + c.spare_cols
+    if p.new_rows:
+        map_bits, compares, pairs = 2 * written, 0.0, 0.0
+    else:
+        map_bits = 2 * written * width / c.cols
+        compares = written * width
+        pairs = (p.new_cols * cpv if p.new_cols else min(c.cols, stored_cols)) * width  # per array
+    if compares:
+        tally.add("map_bit_compare", compares, compares * pr.costs["map_compare"].value, "fault_map")
+    if arch.memory.enabled:
+        m = map_bits / arch.memory.cell_bits
+        tally.add("memory_cell_read", m, m * pr.costs["memory_read"].value, "fault_map")
+    else:
+        b = map_bits / 8
+        tally.add("buffer_byte", b, b * pr.costs["buffer"].value, "fault_map")
+    return pairs / clock_hz
+
+
+#: E[max of T standard normals], T = 1..: for the slowest of T row tiles under zero skipping.
+@cache
+def _max_normal(t: int) -> float:
+    if t <= 1:
+        return 0.0
+    x = np.linspace(-8, 8, 4001)
+    phi = np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    cdf = 0.5 * (1 + np.array([math.erf(v / math.sqrt(2)) for v in x]))
+    return float(np.sum(x * t * phi * cdf ** (t - 1)) * (x[1] - x[0]))
+
+
+def slowest_tile(tile_rows: list[int], act, rpc: int, skip: bool) -> float:
+    """Conversion groups per streamed vector of the slowest row tile.  Row tiles run their cycles
+    independently and meet once per vector; without zero skipping every full tile takes Σ_c ⌈r/rpc⌉,
+    with it a tile's count is a sum of independent per-cycle counts — mean μ, variance σ² — and the
+    slowest of T full tiles takes μ + σ·E[max of T standard normals]."""
+    mean = sum(groups(tile_rows[0], a, rpc, skip) for a in act)
+    if not skip or len(tile_rows) < 2:
+        return mean
+    var = sum(_group_var(tile_rows[0], a, rpc) for a in act)
+    full = sum(1 for r in tile_rows if r == tile_rows[0])
+    return mean + math.sqrt(var) * _max_normal(full)
+
+
+@cache
+def _group_var(r: int, a: float, rpc: int) -> float:
+    """Variance of ⌈N / rpc⌉, N ~ Binomial(r, a)."""
+    if a <= 0 or a >= 1:
+        return 0.0
+    n = np.arange(r + 1)
+    g = np.ceil(n / rpc)
+    pmf = _binom_pmf(r, a)
+    return float(pmf @ (g * g) - (pmf @ g) ** 2)
+
+
+@cache
+def _binom_pmf(r: int, a: float) -> np.ndarray:
+    n = np.arange(r + 1)
+    log_pmf = np.array([math.lgamma(r + 1) - math.lgamma(j + 1) - math.lgamma(r - j + 1) for j in n]) \
+        + n * math.log(a) + (r - n) * math.log1p(-a)
+    return np.exp(log_pmf)
 
 
 @dataclass

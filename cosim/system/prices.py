@@ -103,9 +103,11 @@ def prices(arch: Arch, plan: Plan, table: str | None = None) -> Prices:
                                    "(stated rule; not simulated)")
     if c.fault_aware:
         add8 = const("add8", "energy_j")
-        costs["complement_fix"] = Cost(add8.value, f"one 8-bit add per conversion ({add8.source}): top x (driven rows) "
-                                       "minus the code of a complemented column", "derived",
-                                       "fault-aware mapping; counted on every conversion (an upper bound)")
+        costs["complement_fix"] = Cost(add8.value, f"one 8-bit add ({add8.source}): top x (the vector's sum over the "
+                                       "row tile) minus a complemented column's result", "derived",
+                                       "fault-aware mapping; counted for every column, per vector and row tile (a bound)")
+        costs["map_compare"] = Cost(add8.value / 8, f"one bit of an 8-bit add per bit compared ({add8.source}, /8)",
+                                    "derived", "fault-aware mapping of a written operand: mismatch counts (stated rule)")
     costs["cell_write"] = const("rram_write", "energy_j_per_cell")
     costs["buffer"] = const("sram_32kb_access", "energy_j_per_byte")
     costs["noc"] = const("noc_hop", "energy_j_per_byte")

@@ -68,7 +68,8 @@ class BitStats:
 
     @classmethod
     def of(cls, x: np.ndarray, bits: int) -> "BitStats":
-        """Measured on integer values ``x`` (|x| ≤ 2^(b−1) − 1 is not required; values are wrapped)."""
+        """Measured on integer values ``x`` of the signed ``bits``-bit range (outside it: a ConfigError).
+        Symmetric quantization never yields −2^(b−1); its magnitude would not fit the b−1 magnitude bits."""
         xi = np.asarray(x).astype(np.int64).ravel()
         lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
         if xi.size and (xi.min() < lo or xi.max() > hi):
@@ -183,9 +184,9 @@ def profile_names() -> list[str]:
     return sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
 
 
-@cache
 def load_profile(name_or_path: str) -> ActivityProfile:
-    """An activity profile by name (``workloads/activity/NAME.json``) or path."""
+    """An activity profile by name (``workloads/activity/NAME.json``) or path (read again when the file
+    changes)."""
     p = Path(name_or_path)
     if p.suffix != ".json":
         p = profile_dir() / f"{name_or_path}.json"
@@ -193,6 +194,15 @@ def load_profile(name_or_path: str) -> ActivityProfile:
             from ..errors import UnknownNameError
 
             raise UnknownNameError("activity profile", name_or_path, profile_names())
+    try:
+        return _read_profile(str(p.resolve()), p.stat().st_mtime_ns)
+    except OSError as exc:
+        raise ConfigError(f"activity profile {p}: {exc}") from None
+
+
+@cache
+def _read_profile(path: str, mtime_ns: int) -> ActivityProfile:
+    p = Path(path)
     try:
         d = json.loads(p.read_text())
         prods = {k: {r: BitStats.from_dict(s, f"{p} {k}.{r}") for r, s in v.items()} for k, v in d["products"].items()}
