@@ -41,7 +41,7 @@ STEPS = {
         ("+ activations stored sign-magnitude (14 cells)", {**OLD_STRUCTURE, "compute.zero_skip": False,
                                                             "compute.tiles": 16}),
         ("+ zero skipping", {**OLD_STRUCTURE, "compute.tiles": 16}),
-        ("+ fault-aware mapping, 64 spare columns", {"compute.tiles": 16}),
+        ("+ fault-aware mapping, 128 spare columns", {"compute.tiles": 16}),
         ("+ pool sized to the workload (shipped)", {}),
     ],
     "multi-bit": None,
