@@ -3,7 +3,7 @@
 # (large-small) with the accuracy of each rows-per-conversion choice, the architecture comparison
 # with the seed paper's ratios beside ours, and the accuracy budget of MiniLM on large-small.
 # Writes out/bert-large_large-small_s128_b1.{json,csv,md,png}, out/compare_bert-large_s128_b1.{…}
-# and out/accuracy_minilm_large-small_fast.{…}.  About 6 minutes on 2 cores.
+# and out/accuracy_minilm_large-small_fast.{…}.  About 4 minutes on 2 cores.
 # Extra arguments go to `cosim run` (e.g. --set compute.rows_per_conversion=15).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
