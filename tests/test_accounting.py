@@ -103,12 +103,13 @@ def test_large_small_by_hand(tmp_path):
     writes += HEADS * T * D * cpv * min(T, arrays // (HEADS * 7))
     exp["sense_amp"] = exp["shift_add"] = exp["adc_conversion"]  # no sample-and-hold: a sense per conversion
     exp["cell_write"] = writes
-    # per write, every written cell is compared with the cell of its row in each of the array's 128 + 64
-    # columns, from the array's whole fault map (2 bits per cell of 192 columns per 128 logical ones)
-    exp["map_bit_compare"] = writes * 192
+    # per write, every written cell is compared with the cell of its row in each of the array's 128 + 128
+    # columns (128 spares, assumption A15), from the array's whole fault map (2 bits per cell of 256
+    # columns per 128 logical ones)
+    exp["map_bit_compare"] = writes * 256
     # memory crossbars (4-bit cells): every weight bit read once, the embedding rows, the fault map; the KV
     # cache written
-    exp["memory_cell_read"] = sum(k * n for k, n in WEIGHTS.values()) * 8 / 4 + T * H * 8 / 4 + writes * 2 * 192 / 128 / 4
+    exp["memory_cell_read"] = sum(k * n for k, n in WEIGHTS.values()) * 8 / 4 + T * H * 8 / 4 + writes * 2 * 256 / 128 / 4
     exp["memory_cell_write"] = 2 * HEADS * D * T * 8 / 4
     common, outputs = common_events()
     exp.update(common)
